@@ -1,0 +1,135 @@
+"""The exercise checks accept right answers, name each catalogued mistake, and never crash."""
+
+import numpy as np
+import pytest
+
+import dpo_toy as d
+from dpo_toy.exercises import EXERCISES, MISTAKE, NOT_ATTEMPTED, PASSED, check
+
+SOLUTIONS = {
+    "0.1": d.softmax,
+    "0.2": d.log_sigmoid,
+    "1.1": d.optimal_policy,
+    "1.2": d.kl_divergence,
+    "2.1": d.log_partition,
+    "2.2": d.implied_reward,
+}
+
+
+def _learner_softmax(z):
+    e = np.exp(z - np.max(z))
+    return e / e.sum()
+
+
+def _learner_optimal_policy(pi_ref, rewards, beta):
+    logits = np.log(pi_ref) + rewards / beta
+    w = np.exp(logits - logits.max())
+    return w / w.sum()
+
+
+def _learner_kl(p, q):
+    mask = p > 0
+    return float(np.sum(p[mask] * np.log(p[mask] / q[mask])))
+
+
+def test_every_exercise_has_a_solution_here():
+    """The table above covers the whole catalogue."""
+    assert set(SOLUTIONS) == set(EXERCISES)
+
+
+@pytest.mark.parametrize("exercise_id", sorted(SOLUTIONS))
+def test_library_solution_passes(exercise_id):
+    """The library's own function passes its exercise."""
+    verdict = check(exercise_id, SOLUTIONS[exercise_id])
+    assert verdict.status == PASSED, str(verdict)
+    assert bool(verdict)
+
+
+@pytest.mark.parametrize("exercise_id, fn", [("0.1", _learner_softmax), ("1.1", _learner_optimal_policy), ("1.2", _learner_kl)])
+def test_independent_learner_solutions_pass(exercise_id, fn):
+    """Right answers written the way a learner would write them pass too."""
+    assert check(exercise_id, fn).status == PASSED
+
+
+CATALOGUE = [(ex.id, m) for ex in EXERCISES.values() for m in ex.mistakes]
+
+
+@pytest.mark.parametrize("exercise_id, mistake", CATALOGUE, ids=[f"{e}-{m.name}" for e, m in CATALOGUE])
+def test_each_catalogued_mistake_is_named(exercise_id, mistake):
+    """A function with exactly that mistake gets that mistake's message, not another's."""
+    verdict = check(exercise_id, mistake.compute)
+    assert verdict.status == MISTAKE and verdict.mistake == mistake.name, str(verdict)
+    assert mistake.message in verdict.message
+
+
+LEARNER_MISTAKES = [
+    ("0.1", lambda z: np.exp(z) / np.exp(z).sum(), "unstable"),
+    ("0.2", lambda z: np.log(1 / (1 + np.exp(-z))), "unstable"),
+    ("1.1", lambda p, r, b: p * np.exp(r / b) / np.sum(p * np.exp(r / b)), "unstable"),
+    ("1.1", lambda p, r, b: p * np.exp(b * r) / np.sum(p * np.exp(b * r)), "exp(beta*r)"),
+    ("1.1", lambda p, r, b: p * np.exp(r / b), "not normalised"),
+    ("1.1", lambda p, r, b: np.exp(r / b) / np.exp(r / b).sum(), "forgot pi_ref"),
+    ("1.2", lambda p, q: np.sum(p * np.log(p / q)), "0 log 0"),
+    ("1.2", lambda p, q: np.sum(p * np.log2(np.where(p > 0, p, 1) / q)), "log2"),
+    ("2.1", lambda p, r, b: np.log(np.sum(p * np.exp(r / b))), "unstable"),
+    ("2.1", lambda p, r, b: np.sum(p * np.exp(r / b)), "Z not log Z"),
+    ("2.2", lambda p, q, b: np.log(p / q), "forgot beta"),
+    ("2.2", lambda p, q, b: b * np.log(q / p), "inverted ratio"),
+]
+
+
+@pytest.mark.parametrize("exercise_id, fn, name", LEARNER_MISTAKES, ids=[f"{e}-{n}" for e, _, n in LEARNER_MISTAKES])
+def test_learner_style_mistakes_are_recognised(exercise_id, fn, name):
+    """Mistakes typed the way learners type them (naive formulas) are recognised by name."""
+    verdict = check(exercise_id, fn)
+    assert verdict.status == MISTAKE and verdict.mistake == name, str(verdict)
+
+
+def test_unstable_message_names_the_extreme_inputs():
+    """The overflow verdict says which inputs broke and what to do."""
+    verdict = check("1.1", LEARNER_MISTAKES[2][1])
+    assert "France, beta=0.001" in verdict.message and "log space" in verdict.message
+
+
+def _stub(*args):
+    raise NotImplementedError("Exercise: your code here")
+
+
+def _mutates(pi_ref, rewards, beta):
+    rewards -= rewards.max()
+    return d.optimal_policy(pi_ref, rewards, beta)
+
+
+class _Weird:
+    def __array__(self, *args, **kwargs):
+        raise RuntimeError("cannot become an array")
+
+
+BROKEN = [
+    (_stub, NOT_ATTEMPTED, "not attempted"),
+    (lambda p, r, b: None, "failed", "forget `return`"),
+    (lambda p, r, b: 1 / 0, "failed", "raised ZeroDivisionError"),
+    (lambda p, r, b: np.full(p.shape, np.nan), "failed", "NaN"),
+    (lambda p, r, b: d.optimal_policy(p, r, b)[:-1], "failed", "wrong shape"),
+    (lambda p, r, b: "pi star", "failed", "returned a str"),
+    (lambda p, r, b: _Weird(), "failed", ""),
+    (_mutates, "failed", "changed its input `rewards`"),
+    (lambda p: p, "failed", "raised TypeError"),
+    (42, "failed", "expected a function"),
+    (lambda p, r, b: d.optimal_policy(p, r, b)[::-1], "failed", "wrong value"),
+]
+
+
+@pytest.mark.parametrize("fn, status, words", BROKEN, ids=[f"broken{i}" for i in range(len(BROKEN))])
+def test_broken_learner_code_gets_a_verdict_not_a_traceback(fn, status, words):
+    """Stubs, crashes, None, NaN, wrong shape/type, in-place edits and wrong arity all get a message."""
+    verdict = check("1.1", fn)
+    assert verdict.status == status, str(verdict)
+    assert words in verdict.message
+    assert str(verdict).startswith(("✅", "📝", "❌"))
+
+
+def test_unknown_exercise_id_is_a_clear_error():
+    """Asking for an exercise that does not exist names the ones that do."""
+    with pytest.raises(ValueError, match="exercise_id must be one of"):
+        check("9.9", d.softmax)

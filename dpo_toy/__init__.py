@@ -11,6 +11,7 @@ from .policy import (
     log_optimal_policy,
     log_partition,
     optimal_policy,
+    reward_kl_frontier,
 )
 from .stable import log_sigmoid, log_softmax, logsumexp, sigmoid, softmax
 from .toy import EVERY_OTHER_STRING, ToyPrompt, capital_of_france
@@ -32,6 +33,7 @@ __all__ = [
     "log_softmax",
     "logsumexp",
     "optimal_policy",
+    "reward_kl_frontier",
     "sigmoid",
     "softmax",
 ]

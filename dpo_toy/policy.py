@@ -315,3 +315,37 @@ def boost_table(responses, pi_ref, rewards, beta):
         for text, p, r, lp in zip(responses, pi_ref, rewards, log_pi)
     )
     return BoostTable(beta=beta, rows=rows, log_partition=log_z)
+
+
+def reward_kl_frontier(pi_ref, rewards, betas):
+    r"""The exact reward–KL frontier: (KL(π*_β‖π_ref), E_{π*_β}[r]) for each β in ``betas``.
+
+    No policy reaches a higher expected reward at the same KL from the reference: each point
+    is the optimum of the KL-constrained problem for its β (β is the slope's inverse there).
+
+    Parameters
+    ----------
+    pi_ref, rewards : array_like, shape (n,)
+        One prompt.
+    betas : array_like, shape (m,)
+        Positive KL strengths.
+
+    Returns
+    -------
+    kl, reward : ndarray, shape (m,) each
+    """
+    betas = v.as_finite_array(betas, "betas")
+    if betas.ndim != 1 or (betas <= 0).any():
+        raise ValueError("betas must be a 1-D array of positive numbers")
+    pi_ref, rewards, _ = _policy_inputs(pi_ref, rewards, 1.0)
+    if pi_ref.ndim != 1:
+        raise ValueError(f"reward_kl_frontier is for one prompt: pi_ref must be 1-D, got shape {pi_ref.shape}")
+    tiled_ref = np.broadcast_to(pi_ref, (betas.size, pi_ref.size))
+    tiled_r = np.broadcast_to(rewards, tiled_ref.shape)
+    possible = pi_ref > 0
+    top = np.max(rewards[possible])
+    logits = np.where(possible, _log(tiled_ref) + (tiled_r - top) / betas[:, None], -np.inf)
+    log_pi = logits - logsumexp(logits, axis=-1, keepdims=True)  # (m, n)
+    pi = np.exp(log_pi)
+    kl = np.sum(np.where(possible, pi * (log_pi - _log(tiled_ref)), 0.0), axis=-1)
+    return np.maximum(kl, 0.0), pi @ rewards

@@ -1,0 +1,173 @@
+r"""The β slider, in three layers: pure compute → a plot that updates its artists → widget wiring.
+
+Only the last layer touches ipywidgets, so the first two are tested without a kernel. The plot
+is drawn by Matplotlib's Agg backend into a PNG shown by an ``ipywidgets.Image``: no pyplot
+state, no figure re-creation, and it works the same in JupyterLab, Voilà and a static page.
+"""
+
+import io
+import textwrap
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+from . import policy
+
+# --- layer 1: compute ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    """Everything the slider shows for one β."""
+
+    beta: float
+    pi_star: np.ndarray  # (n_responses,)
+    kl: float  # KL(π*‖π_ref)
+    expected_reward: float  # E_π*[r]
+    objective: float  # E_π*[r] − β·KL = β·log Z
+
+    def readout(self):
+        """One line with fixed precision, for the widget and for stable notebook output."""
+        return (
+            f"β = {self.beta:.4f}   KL(π*‖π_ref) = {self.kl:.4f}   "
+            f"E_π*[r] = {self.expected_reward:.4f}   objective = {self.objective:.4f}"
+        )
+
+
+def policy_state(toy, beta):
+    """Compute π*, KL(π*‖π_ref), E_π*[r] and the objective for ``toy`` at ``beta``."""
+    pi_star = policy.optimal_policy(toy.pi_ref, toy.rewards, beta)
+    kl = policy.kl_divergence(pi_star, toy.pi_ref)
+    reward = policy.expected_reward(pi_star, toy.rewards)
+    return PolicyState(float(beta), pi_star, kl, reward, reward - float(beta) * kl)
+
+
+# --- layer 2: plot ------------------------------------------------------------------------------
+
+
+def _wrap(text, width=13):
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+class PolicyPlot:
+    """Bars of π_ref and π* (left) and the reward–KL frontier with the current β marked (right).
+
+    Built once. The static parts (axes, ticks, π_ref bars, the frontier curve) are drawn a single
+    time and kept as a bitmap; :meth:`update` moves only the animated artists and blits them on
+    top of that bitmap, so an update costs milliseconds instead of a full redraw.
+    """
+
+    def __init__(self, toy, beta_range=(1e-2, 1e2), figsize=(9.0, 3.4), dpi=80):
+        self.toy = toy
+        self.figure = Figure(figsize=figsize, dpi=dpi)
+        self.canvas = FigureCanvasAgg(self.figure)
+        self.ax_bars, self.ax_frontier = self.figure.subplots(1, 2, width_ratios=(1.3, 1.0))
+        x = np.arange(len(toy))
+        self.ax_bars.bar(x - 0.2, toy.pi_ref, 0.4, color="0.75", label="π_ref")
+        self.star_bars = self.ax_bars.bar(x + 0.2, toy.pi_ref, 0.4, color="tab:blue", label="π*")
+        self.star_labels = [self.ax_bars.text(i + 0.2, 0, "", ha="center", va="bottom", fontsize=8) for i in x]
+        self.ax_bars.set_xticks(x, [_wrap(r) for r in toy.responses], fontsize=8)
+        self.ax_bars.set_ylim(0, 1.12)
+        self.ax_bars.set_ylabel("probability")
+        self.ax_bars.legend(loc="upper right", fontsize=8)
+
+        grid = np.geomspace(beta_range[0], beta_range[1], 200)
+        kl, reward = policy.reward_kl_frontier(toy.pi_ref, toy.rewards, grid)
+        self.ax_frontier.plot(kl, reward, color="0.4", lw=1.5, label="π*_β, all β")
+        (self.marker,) = self.ax_frontier.plot([], [], "o", color="tab:red", ms=8, label="current β")
+        self.ax_frontier.set_xlabel("KL(π*‖π_ref)")
+        self.ax_frontier.set_ylabel("E_π*[r]")
+        self.ax_frontier.legend(loc="lower right", fontsize=8)
+        self.ax_bars.set_title("π_ref and π* (numbers: π*)", fontsize=10)
+        self.ax_frontier.set_title("the reward–KL frontier", fontsize=10)
+        self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.9, wspace=0.25)
+        # Text is the slow part of a redraw, so the numbers for β, KL and E[r] live in the readout.
+        self.animated = [*self.star_bars, *self.star_labels, self.marker]
+        for artist in self.animated:
+            artist.set_animated(True)
+        self.canvas.draw()
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self.state = None
+
+    def update(self, state):
+        """Move bars, labels, marker and title to ``state`` (a :class:`PolicyState`)."""
+        for bar, label, p in zip(self.star_bars, self.star_labels, state.pi_star):
+            bar.set_height(p)
+            label.set_y(p + 0.01)
+            label.set_text(f"{p:.3f}")
+        self.marker.set_data([state.kl], [state.expected_reward])
+        self.canvas.restore_region(self._background)
+        for artist in self.animated:
+            self.figure.draw_artist(artist)
+        self.state = state
+        return self
+
+    def star_heights(self):
+        """The π* bar heights as drawn (what the tests compare with π*)."""
+        return np.array([bar.get_height() for bar in self.star_bars])
+
+    def to_png(self):
+        """The current bitmap as PNG bytes (fast compression: this runs on every slider move)."""
+        buffer = io.BytesIO()
+        Image.fromarray(np.asarray(self.canvas.buffer_rgba())).save(buffer, format="png", compress_level=1)
+        return buffer.getvalue()
+
+
+# --- layer 3: wiring ----------------------------------------------------------------------------
+
+
+class BetaExplorer:
+    """A β slider over π*: the plot, a numeric readout and (optionally) the boost-factor table.
+
+    Parameters
+    ----------
+    toy : ToyPrompt
+        The prompt, its responses, π_ref and rewards.
+    beta : float
+        Starting β.
+    beta_range : (float, float)
+        Slider limits (log scale).
+    show_plot, show_table : bool
+        Which views to show under the slider.
+    """
+
+    def __init__(self, toy, beta=1.0, beta_range=(1e-2, 1e2), show_plot=True, show_table=False):
+        import ipywidgets as w
+
+        self.toy = toy
+        lo, hi = np.log10(beta_range[0]), np.log10(beta_range[1])
+        self.slider = w.FloatLogSlider(
+            value=beta, base=10, min=lo, max=hi, step=0.05, description="β",
+            continuous_update=True, readout_format=".3f", layout=w.Layout(width="560px"),
+        )
+        self.readout = w.HTML()
+        self.plot = PolicyPlot(toy, beta_range) if show_plot else None
+        self.image = w.Image(format="png") if show_plot else None
+        self.table = w.HTML() if show_table else None
+        views = [v for v in (self.image, self.table) if v is not None]
+        self.widget = w.VBox([self.slider, self.readout, *views])
+        self.slider.observe(self._on_change, names="value")
+        self.update(beta)
+
+    def _on_change(self, change):
+        self.update(change["new"])
+
+    def update(self, beta):
+        """Recompute and redraw for ``beta`` (what moving the slider calls)."""
+        state = policy_state(self.toy, beta)
+        self.readout.value = f"<code>{state.readout()}</code>"
+        if self.plot is not None:
+            self.image.value = self.plot.update(state).to_png()
+        if self.table is not None:
+            table = policy.boost_table(self.toy.responses, self.toy.pi_ref, self.toy.rewards, beta)
+            self.table.value = table._repr_html_()
+        self.state = state
+        return state
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)

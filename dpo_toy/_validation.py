@@ -17,9 +17,7 @@ def as_real_array(x, name):
     except Exception as exc:  # ragged lists and the like
         raise ValueError(f"{name} could not be turned into an array: {exc}") from None
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise TypeError(
-            f"{name} must hold real numbers (int or float), got an array of dtype {arr.dtype}"
-        )
+        raise TypeError(f"{name} must hold real numbers (int or float), got an array of dtype {arr.dtype}")
     arr = arr.astype(np.float64)
     if np.isnan(arr).any():
         where = np.argwhere(np.isnan(arr))[0].tolist()
@@ -78,6 +76,5 @@ def check_beta(beta):
 def check_same_shape(a, b, name_a, name_b):
     if a.shape != b.shape:
         raise ValueError(
-            f"{name_a} and {name_b} must have the same shape (one entry per response), "
-            f"got {a.shape} and {b.shape}"
+            f"{name_a} and {name_b} must have the same shape (one entry per response), got {a.shape} and {b.shape}"
         )

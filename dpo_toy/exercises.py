@@ -203,7 +203,9 @@ def _verdict(ex, fn):
     if o.kind == "nonfinite":
         return Verdict(ex.id, FAILED, f"your function returned {o.detail} on input {o.case.label}")
     expected = ex.reference(*o.case.args)
-    return Verdict(ex.id, FAILED, f"wrong value on input {o.case.label}: got {_short(o.value)}, expected {_short(expected)}")
+    return Verdict(
+        ex.id, FAILED, f"wrong value on input {o.case.label}: got {_short(o.value)}, expected {_short(expected)}"
+    )
 
 
 def check_exercise(ex, fn):
@@ -300,8 +302,14 @@ EXERCISES = {
             _LOGITS,
             (
                 Mistake("not normalised", "the outputs do not sum to 1: divide exp(logits) by its sum", np.exp),
-                Mistake("log-probabilities", "you returned log-probabilities; softmax returns probabilities", stable.log_softmax),
-                Mistake("no exp", "you divided the logits by their sum; exponentiate them first", lambda z: z / z.sum()),
+                Mistake(
+                    "log-probabilities",
+                    "you returned log-probabilities; softmax returns probabilities",
+                    stable.log_softmax,
+                ),
+                Mistake(
+                    "no exp", "you divided the logits by their sum; exponentiate them first", lambda z: z / z.sum()
+                ),
             ),
             "exp overflows (or underflows to 0/0). Subtract the largest logit first: softmax is unchanged by a shift",
             arg_names=("logits",),
@@ -313,8 +321,16 @@ EXERCISES = {
             _Z_VALUES,
             (
                 Mistake("no log", "you returned sigma(z); the exercise asks for log sigma(z)", stable.sigmoid),
-                Mistake("sign", "the sign is flipped: log sigma(z) is never positive; it equals -log(1 + e^(-z))", lambda z: np.logaddexp(0, -z)),
-                Mistake("sigma(-z)", "you computed log sigma(-z): the exponent is e^(-z), not e^(z)", lambda z: stable.log_sigmoid(-z)),
+                Mistake(
+                    "sign",
+                    "the sign is flipped: log sigma(z) is never positive; it equals -log(1 + e^(-z))",
+                    lambda z: np.logaddexp(0, -z),
+                ),
+                Mistake(
+                    "sigma(-z)",
+                    "you computed log sigma(-z): the exponent is e^(-z), not e^(z)",
+                    lambda z: stable.log_sigmoid(-z),
+                ),
             ),
             "log(sigmoid(z)) gives -inf for very negative z. Use -np.logaddexp(0, -z)",
             arg_names=("z",),
@@ -325,10 +341,26 @@ EXERCISES = {
             policy.optimal_policy,
             _POLICY_CASES,
             (
-                Mistake("not normalised", "you forgot to normalise: divide pi_ref * exp(r / beta) by Z(x), its sum", lambda p, r, b: p * np.exp(r / b)),
-                Mistake("exp(beta*r)", "you used exp(beta * r); the boost is exp(r / beta): small beta means a strong boost", lambda p, r, b: _naive_policy(p, r * b * b, b)),
-                Mistake("forgot pi_ref", "you left out pi_ref: softmax(r / beta) alone is not anchored to the reference", lambda p, r, b: stable.softmax(r / b)),
-                Mistake("log-probabilities", "you returned log pi*; the function should return probabilities", policy.log_optimal_policy),
+                Mistake(
+                    "not normalised",
+                    "you forgot to normalise: divide pi_ref * exp(r / beta) by Z(x), its sum",
+                    lambda p, r, b: p * np.exp(r / b),
+                ),
+                Mistake(
+                    "exp(beta*r)",
+                    "you used exp(beta * r); the boost is exp(r / beta): small beta means a strong boost",
+                    lambda p, r, b: _naive_policy(p, r * b * b, b),
+                ),
+                Mistake(
+                    "forgot pi_ref",
+                    "you left out pi_ref: softmax(r / beta) alone is not anchored to the reference",
+                    lambda p, r, b: stable.softmax(r / b),
+                ),
+                Mistake(
+                    "log-probabilities",
+                    "you returned log pi*; the function should return probabilities",
+                    policy.log_optimal_policy,
+                ),
             ),
             _LOG_SPACE_HINT,
             arg_names=("pi_ref", "rewards", "beta"),
@@ -339,10 +371,26 @@ EXERCISES = {
             policy.kl_divergence,
             _KL_CASES,
             (
-                Mistake("reversed", "you computed KL(q||p); the order matters: sum p * log(p / q)", lambda p, q: policy.kl_divergence(q, p)),
-                Mistake("sign", "the sign is flipped: KL is never negative; it is sum p * log(p / q)", lambda p, q: -policy.kl_divergence(p, q)),
-                Mistake("log2", "you used log base 2 (bits); the course uses natural logs (nats)", lambda p, q: policy.kl_divergence(p, q) / np.log(2)),
-                Mistake("0 log 0", "entries with p = 0 give 0 * log 0 = NaN: they contribute 0, so skip them (np.where)", _naive_kl),
+                Mistake(
+                    "reversed",
+                    "you computed KL(q||p); the order matters: sum p * log(p / q)",
+                    lambda p, q: policy.kl_divergence(q, p),
+                ),
+                Mistake(
+                    "sign",
+                    "the sign is flipped: KL is never negative; it is sum p * log(p / q)",
+                    lambda p, q: -policy.kl_divergence(p, q),
+                ),
+                Mistake(
+                    "log2",
+                    "you used log base 2 (bits); the course uses natural logs (nats)",
+                    lambda p, q: policy.kl_divergence(p, q) / np.log(2),
+                ),
+                Mistake(
+                    "0 log 0",
+                    "entries with p = 0 give 0 * log 0 = NaN: they contribute 0, so skip them (np.where)",
+                    _naive_kl,
+                ),
             ),
             "entries with p = 0 must contribute 0",
             arg_names=("p", "q"),
@@ -353,10 +401,26 @@ EXERCISES = {
             policy.log_partition,
             _POLICY_CASES,
             (
-                Mistake("Z not log Z", "you returned Z(x); the exercise asks for log Z(x)", lambda p, r, b: np.exp(policy.log_partition(p, r, b))),
-                Mistake("forgot pi_ref", "you left out the pi_ref weights: Z(x) = sum pi_ref * exp(r / beta)", lambda p, r, b: stable.logsumexp(r / b)),
-                Mistake("exp(beta*r)", "you used exp(beta * r); the boost is exp(r / beta)", lambda p, r, b: stable.logsumexp(np.log(p) + r * b)),
-                Mistake("average", "you averaged the boosts; Z(x) is the pi_ref-weighted sum", lambda p, r, b: stable.logsumexp(np.log(p) + r / b) - np.log(p.size)),
+                Mistake(
+                    "Z not log Z",
+                    "you returned Z(x); the exercise asks for log Z(x)",
+                    lambda p, r, b: np.exp(policy.log_partition(p, r, b)),
+                ),
+                Mistake(
+                    "forgot pi_ref",
+                    "you left out the pi_ref weights: Z(x) = sum pi_ref * exp(r / beta)",
+                    lambda p, r, b: stable.logsumexp(r / b),
+                ),
+                Mistake(
+                    "exp(beta*r)",
+                    "you used exp(beta * r); the boost is exp(r / beta)",
+                    lambda p, r, b: stable.logsumexp(np.log(p) + r * b),
+                ),
+                Mistake(
+                    "average",
+                    "you averaged the boosts; Z(x) is the pi_ref-weighted sum",
+                    lambda p, r, b: stable.logsumexp(np.log(p) + r / b) - np.log(p.size),
+                ),
             ),
             _LOG_SPACE_HINT,
             arg_names=("pi_ref", "rewards", "beta"),
@@ -367,10 +431,24 @@ EXERCISES = {
             policy.implied_reward,
             _IMPLIED_CASES,
             (
-                Mistake("forgot beta", "you forgot the factor beta in front of the log-ratio", lambda p, q, b: np.log(p / q)),
-                Mistake("divided by beta", "you divided by beta; the implied reward is beta * log(pi / pi_ref)", lambda p, q, b: np.log(p / q) / b),
-                Mistake("inverted ratio", "the ratio is upside down: log(pi / pi_ref), policy on top", lambda p, q, b: b * np.log(q / p)),
-                Mistake("no log", "you forgot the log: the implied reward is beta * log(pi / pi_ref)", lambda p, q, b: b * p / q),
+                Mistake(
+                    "forgot beta", "you forgot the factor beta in front of the log-ratio", lambda p, q, b: np.log(p / q)
+                ),
+                Mistake(
+                    "divided by beta",
+                    "you divided by beta; the implied reward is beta * log(pi / pi_ref)",
+                    lambda p, q, b: np.log(p / q) / b,
+                ),
+                Mistake(
+                    "inverted ratio",
+                    "the ratio is upside down: log(pi / pi_ref), policy on top",
+                    lambda p, q, b: b * np.log(q / p),
+                ),
+                Mistake(
+                    "no log",
+                    "you forgot the log: the implied reward is beta * log(pi / pi_ref)",
+                    lambda p, q, b: b * p / q,
+                ),
             ),
             arg_names=("pi", "pi_ref", "beta"),
         ),

@@ -230,6 +230,9 @@ class BoostTable:
         with np.errstate(over="ignore"):
             return float(np.exp(self.log_partition))
 
+    def __repr__(self):
+        return f"BoostTable(beta={self.beta:.4g}, {len(self.rows)} rows, log_partition={self.log_partition:.4f})"
+
     def _cells(self):
         header = ("response", "pi_ref", "reward", "boost exp(r/beta)", "pi_ref*boost", "pi*")
         body = [

@@ -140,8 +140,15 @@ class BetaExplorer:
         self.toy = toy
         lo, hi = np.log10(beta_range[0]), np.log10(beta_range[1])
         self.slider = w.FloatLogSlider(
-            value=beta, base=10, min=lo, max=hi, step=0.05, description="β",
-            continuous_update=True, readout_format=".3f", layout=w.Layout(width="560px"),
+            value=beta,
+            base=10,
+            min=lo,
+            max=hi,
+            step=0.05,
+            description="β",
+            continuous_update=True,
+            readout_format=".3f",
+            layout=w.Layout(width="560px"),
         )
         self.readout = w.HTML()
         self.plot = PolicyPlot(toy, beta_range) if show_plot else None

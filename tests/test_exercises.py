@@ -45,7 +45,9 @@ def test_library_solution_passes(exercise_id):
     assert bool(verdict)
 
 
-@pytest.mark.parametrize("exercise_id, fn", [("0.1", _learner_softmax), ("1.1", _learner_optimal_policy), ("1.2", _learner_kl)])
+@pytest.mark.parametrize(
+    "exercise_id, fn", [("0.1", _learner_softmax), ("1.1", _learner_optimal_policy), ("1.2", _learner_kl)]
+)
 def test_independent_learner_solutions_pass(exercise_id, fn):
     """Right answers written the way a learner would write them pass too."""
     assert check(exercise_id, fn).status == PASSED

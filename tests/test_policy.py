@@ -57,9 +57,14 @@ def test_zero_probability_responses_stay_zero(prompt, beta):
 def test_adding_a_constant_to_rewards_changes_nothing(prompt, beta, c):
     """pi* depends on reward differences only; log Z shifts by c/beta."""
     pi_ref, rewards = prompt
-    np.testing.assert_allclose(d.optimal_policy(pi_ref, rewards + c, beta), d.optimal_policy(pi_ref, rewards, beta), atol=1e-10)
     np.testing.assert_allclose(
-        d.log_partition(pi_ref, rewards + c, beta), d.log_partition(pi_ref, rewards, beta) + c / beta, rtol=1e-9, atol=1e-9
+        d.optimal_policy(pi_ref, rewards + c, beta), d.optimal_policy(pi_ref, rewards, beta), atol=1e-10
+    )
+    np.testing.assert_allclose(
+        d.log_partition(pi_ref, rewards + c, beta),
+        d.log_partition(pi_ref, rewards, beta) + c / beta,
+        rtol=1e-9,
+        atol=1e-9,
     )
 
 
@@ -84,7 +89,10 @@ def test_maximum_of_objective_is_beta_log_z(prompt, beta):
     pi_ref, rewards = prompt
     pi = d.optimal_policy(pi_ref, rewards, beta)
     np.testing.assert_allclose(
-        d.kl_regularized_objective(pi, pi_ref, rewards, beta), beta * d.log_partition(pi_ref, rewards, beta), rtol=1e-9, atol=1e-9
+        d.kl_regularized_objective(pi, pi_ref, rewards, beta),
+        beta * d.log_partition(pi_ref, rewards, beta),
+        rtol=1e-9,
+        atol=1e-9,
     )
 
 
@@ -139,7 +147,9 @@ def test_log_partition_against_scipy_at_extremes():
     pi_ref = np.array([0.2, 0.8])
     rewards = np.array([1e3, -1e3])
     for beta in (1e-4, 1.0, 1e4):
-        np.testing.assert_allclose(d.log_partition(pi_ref, rewards, beta), scipy_logsumexp(np.log(pi_ref) + rewards / beta))
+        np.testing.assert_allclose(
+            d.log_partition(pi_ref, rewards, beta), scipy_logsumexp(np.log(pi_ref) + rewards / beta)
+        )
 
 
 @given(prompts(n_min=2, n_max=5), prompts(n_min=5, n_max=5), betas)

@@ -1,0 +1,60 @@
+# Two commands from a fresh clone: `make lab` (open the course) and `make test` (check it all).
+# Everything else is for maintainers. The venv is built from requirements-lock.txt (exact versions)
+# and pyproject.toml (the package and its ranges); it is rebuilt when either changes.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+EXTRAS := notebooks,torch,dev
+PORT   ?= 8888
+NBVAL  := --nbval --nbval-current-env --nbval-cell-timeout=120 --nbval-sanitize-with nbval-sanitize.cfg
+
+# No browser pop-up without a display; JupyterLab refuses to run as root without --allow-root.
+LAB_FLAGS := --ip=127.0.0.1 --port=$(PORT) $(if $(DISPLAY),,--no-browser) \
+             $(if $(filter 0,$(shell id -u)),--allow-root)
+
+.PHONY: setup lab test lint unit notebooks learner bench lock clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements-lock.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	    -c requirements-lock.txt -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/00_start_here.ipynb $(LAB_FLAGS)
+
+test: setup lint
+	$(BIN)/python -m pytest $(NBVAL) tests notebooks
+
+lint: setup
+	$(BIN)/ruff check dpo_toy tests benchmarks notebooks
+
+# Unit tests only (no notebooks): the fast loop while editing the package.
+unit: setup
+	$(BIN)/python -m pytest tests
+
+# Re-execute every notebook and store its outputs (byte-identical when nothing changed).
+notebooks: setup
+	$(BIN)/python -m dpo_toy.course execute
+
+# Regenerate the learner edition (notebooks/*.ipynb) from notebooks/solutions/ and execute it.
+learner: setup
+	$(BIN)/python -m dpo_toy.course learner
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
+
+# Refresh requirements-lock.txt after changing the ranges in pyproject.toml.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet "torch==2.13.0" -e ".[$(EXTRAS)]"
+	{ head -n 2 requirements-lock.txt; .lock-venv/bin/python -m pip freeze --exclude-editable \
+	    | sed 's/^torch==\(.*\)+cpu/torch==\1/'; } > requirements-lock.new
+	mv requirements-lock.new requirements-lock.txt && rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) build _build .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,188 @@
+"""The course as files: the chapter map, the learner edition, and storing executed notebooks.
+
+The solution edition (``notebooks/solutions/``) is the source. The learner edition
+(``notebooks/``, what ``make lab`` opens) is made from it by replacing each block between
+``# BEGIN SOLUTION`` and ``# END SOLUTION`` with a stub that raises ``NotImplementedError``, so
+the checks say "not attempted yet". Both editions are stored executed for nbval.
+
+Command line (what the Makefile calls)::
+
+    python -m dpo_toy.course learner    # regenerate notebooks/*.ipynb from notebooks/solutions/
+    python -m dpo_toy.course execute    # re-execute every notebook and store it reproducibly
+    python -m dpo_toy.course map        # print the course map
+"""
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+SOLUTIONS = NOTEBOOKS / "solutions"
+BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
+STUB = 'raise NotImplementedError("Exercise: replace this line with your code")'
+
+
+@dataclass(frozen=True)
+class Chapter:
+    """One chapter of the course: its file stem, title and the question it answers."""
+
+    stem: str
+    title: str
+    question: str
+
+    def path(self, solutions=False):
+        return (SOLUTIONS if solutions else NOTEBOOKS) / f"{self.stem}.ipynb"
+
+
+CHAPTERS = (
+    Chapter("00_start_here", "Start here", "How does the course work, and what do the symbols mean?"),
+    Chapter(
+        "01_kl_constrained_optimal_policy",
+        "The KL-constrained optimal policy",
+        "What is the best policy when drifting from the reference costs β per nat?",
+    ),
+    Chapter(
+        "02_boost_factor_table",
+        "The boost-factor table",
+        "How does exp(r/β) reshape π_ref, and why is Z(x) intractable?",
+    ),
+    Chapter(
+        "03_bradley_terry_chess",
+        "Bradley–Terry on chess tournaments",
+        "How do pairwise results rank players who never met?",
+    ),
+    Chapter(
+        "04_reward_model_loss",
+        "The reward-model loss",
+        "How does RLHF train its judge, and why is that logistic regression?",
+    ),
+    Chapter("05_z_cancellation", "The Z(x) cancellation", "Why does the intractable Z(x) never need computing?"),
+    Chapter("06_dpo_loss", "The DPO loss", "What does DPO optimise, and does it reach π*?"),
+    Chapter(
+        "07_sequences",
+        "From tokens to sequences",
+        "How are sequence log-probabilities computed, and where do implementations go wrong?",
+    ),
+    Chapter(
+        "08_rlhf_vs_dpo", "RLHF vs DPO", "Where do the two pipelines agree on the reward–KL frontier, and where not?"
+    ),
+    Chapter("09_scaling_up_with_trl", "Scaling up with TRL", "How do dpo_toy's names map onto TRL's DPOTrainer?"),
+)
+
+
+def course_map():
+    """The course map as text: one line per chapter, marking the ones still to come."""
+    lines = []
+    for ch in CHAPTERS:
+        status = "ready " if ch.path().exists() else "coming"
+        lines.append(f"[{status}] {ch.stem:34s} {ch.title}: {ch.question}")
+    return "\n".join(lines)
+
+
+# --- editions -------------------------------------------------------------------------------------
+
+_BLOCK = re.compile(rf"^([ \t]*){re.escape(BEGIN)}[^\n]*\n.*?^[ \t]*{re.escape(END)}[^\n]*(\n|$)", re.M | re.S)
+
+
+def strip_solutions(source):
+    """Replace every solution block in a cell's source by an indented stub."""
+    return _BLOCK.sub(lambda m: f"{m.group(1)}{STUB}{m.group(2)}", source)
+
+
+def learner_edition(solution_nb):
+    """A learner-edition copy of a solution notebook (an nbformat node): stubs, no outputs."""
+    import copy
+
+    nb = copy.deepcopy(solution_nb)
+    kept = []
+    for cell in nb.cells:
+        if "solution" in cell.metadata.get("tags", []):
+            continue  # a markdown cell that discusses the answer
+        if cell.cell_type == "code":
+            cell.source = strip_solutions(cell.source)
+            cell.outputs = []
+            cell.execution_count = None
+        kept.append(cell)
+    nb.cells = kept
+    return nb
+
+
+def write_learner_editions():
+    """Regenerate notebooks/*.ipynb from notebooks/solutions/*.ipynb (sources only, unexecuted)."""
+    import nbformat
+
+    written = []
+    for solution in sorted(SOLUTIONS.glob("*.ipynb")):
+        target = NOTEBOOKS / solution.name
+        nbformat.write(learner_edition(nbformat.read(solution, as_version=4)), target)
+        written.append(target)
+    return written
+
+
+# --- execution ------------------------------------------------------------------------------------
+
+
+def normalise(nb):
+    """Drop what changes from run to run (timings, widget ids and state) so reruns are byte-stable."""
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        for output in cell.get("outputs", []):
+            output.get("data", {}).pop("application/vnd.jupyter.widget-view+json", None)
+    return nb
+
+
+def execute(path, timeout=120, attempts=2):
+    """Execute one notebook in its folder and store it normalised. Retries once on a kernel hang."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    path = Path(path)
+    for attempt in range(1, attempts + 1):
+        nb = nbformat.read(path, as_version=4)
+        client = NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            record_timing=False,
+            resources={"metadata": {"path": str(path.parent)}},
+        )
+        try:
+            client.execute()
+            break
+        except (TimeoutError, DeadKernelError) as exc:
+            if attempt == attempts:
+                raise RuntimeError(f"{path.name}: kernel hung or died {attempts} times ({exc})") from exc
+            print(f"{path.name}: {type(exc).__name__}, retrying", file=sys.stderr)
+    nbformat.write(normalise(nb), path)
+    return path
+
+
+def all_notebooks():
+    """Every stored notebook, learner edition first, in course order."""
+    return sorted(NOTEBOOKS.glob("*.ipynb")) + sorted(SOLUTIONS.glob("*.ipynb"))
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    command = argv[0] if argv else "map"
+    if command == "map":
+        print(course_map())
+    elif command == "learner":
+        for path in write_learner_editions():
+            print(f"learner edition: {path.relative_to(ROOT)}")
+            execute(path)
+    elif command == "execute":
+        paths = [Path(p) for p in argv[1:]] or all_notebooks()
+        for path in paths:
+            print(f"executing {path}", flush=True)
+            execute(path)
+    else:
+        raise SystemExit(f"unknown command {command!r}; use one of: map, learner, execute")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""The course files: learner and solution editions in sync, notebooks stored executed and clean."""
+
+import json
+
+import nbformat
+import pytest
+
+from dpo_toy.course import (
+    BEGIN,
+    CHAPTERS,
+    NOTEBOOKS,
+    SOLUTIONS,
+    STUB,
+    course_map,
+    learner_edition,
+    normalise,
+    strip_solutions,
+)
+
+SOLUTION_FILES = sorted(SOLUTIONS.glob("*.ipynb"))
+
+
+def test_strip_solutions_keeps_indentation_and_the_rest():
+    """A solution block becomes one stub line at the block's indentation; code around it stays."""
+    source = "def f(x):\n    '''doc'''\n    # BEGIN SOLUTION\n    y = x\n    return y\n    # END SOLUTION\n\nprint(1)"
+    assert strip_solutions(source) == f"def f(x):\n    '''doc'''\n    {STUB}\n\nprint(1)"
+
+
+def test_every_solution_notebook_has_a_learner_twin_and_back():
+    """notebooks/ and notebooks/solutions/ hold the same chapters."""
+    learner = {p.name for p in NOTEBOOKS.glob("*.ipynb")}
+    assert learner == {p.name for p in SOLUTION_FILES} and learner
+
+
+@pytest.mark.parametrize("solution", SOLUTION_FILES, ids=lambda p: p.stem)
+def test_learner_edition_is_in_sync(solution):
+    """The stored learner edition's sources equal the ones generated from the solution edition."""
+    expected = learner_edition(nbformat.read(solution, as_version=4))
+    stored = nbformat.read(NOTEBOOKS / solution.name, as_version=4)
+    assert [(c.cell_type, c.source) for c in stored.cells] == [(c.cell_type, c.source) for c in expected.cells]
+    assert not any(BEGIN in c.source for c in stored.cells), "a solution leaked into the learner edition"
+
+
+@pytest.mark.parametrize("solution", SOLUTION_FILES, ids=lambda p: p.stem)
+def test_each_chapter_ends_with_at_least_two_checked_exercises(solution):
+    """At least two solution blocks, each followed by a check(...) cell."""
+    cells = nbformat.read(solution, as_version=4).cells
+    exercises = [i for i, c in enumerate(cells) if BEGIN in c.source]
+    assert len(exercises) >= 2
+    for i in exercises:
+        assert cells[i + 1].source.startswith("check("), f"cell {i + 1} should check the exercise above it"
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("**/*.ipynb")), ids=lambda p: str(p.relative_to(NOTEBOOKS)))
+def test_notebooks_are_stored_executed_and_normalised(path):
+    """Every code cell was run, no error is stored, and nothing run-dependent is kept."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.source.strip():
+            assert cell.execution_count is not None, f"unexecuted cell: {cell.source[:60]!r}"
+            assert not any(o.output_type == "error" for o in cell.outputs), f"stored error in {cell.source[:60]!r}"
+    before = json.dumps(nb, sort_keys=True)
+    assert json.dumps(normalise(nb), sort_keys=True) == before, "run `make notebooks` to store it normalised"
+
+
+def test_course_map_lists_every_chapter_once():
+    """The map has one line per chapter, ready when its notebook exists."""
+    lines = course_map().splitlines()
+    assert len(lines) == len(CHAPTERS)
+    for chapter, line in zip(CHAPTERS, lines):
+        assert chapter.stem in line
+        assert line.startswith("[ready ]") == chapter.path().exists()

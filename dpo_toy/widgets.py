@@ -165,7 +165,7 @@ class BetaExplorer:
     def update(self, beta):
         """Recompute and redraw for ``beta`` (what moving the slider calls)."""
         state = policy_state(self.toy, beta)
-        self.readout.value = f"<code>{state.readout()}</code>"
+        self.readout.value = f'<code style="white-space: pre">{state.readout()}</code>'
         if self.plot is not None:
             self.image.value = self.plot.update(state).to_png()
         if self.table is not None:

@@ -25,13 +25,14 @@ $(STAMP): requirements-lock.txt pyproject.toml
 	touch $(STAMP)
 
 lab: setup
-	$(BIN)/jupyter lab notebooks/00_start_here.ipynb $(LAB_FLAGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_start_here.ipynb $(LAB_FLAGS)
 
 test: setup lint
 	$(BIN)/python -m pytest $(NBVAL) tests notebooks
 
 lint: setup
 	$(BIN)/ruff check dpo_toy tests benchmarks notebooks
+	$(BIN)/ruff format --check dpo_toy tests benchmarks
 
 # Unit tests only (no notebooks): the fast loop while editing the package.
 unit: setup

@@ -91,7 +91,8 @@ def jupyterlab(tmp_path):
                 break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"JupyterLab did not start:\n{(tmp_path / 'jupyterlab.log').read_text()}")
+                    server_log = (tmp_path / "jupyterlab.log").read_text()
+                    raise RuntimeError(f"JupyterLab did not start:\n{server_log}") from None
                 time.sleep(0.3)
         yield f"{url}/lab/tree/{CHAPTER}?token={token}", tmp_path
     finally:

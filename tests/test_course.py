@@ -9,6 +9,7 @@ from dpo_toy.course import (
     BEGIN,
     CHAPTERS,
     NOTEBOOKS,
+    ROOT,
     SOLUTIONS,
     STUB,
     course_map,
@@ -70,3 +71,34 @@ def test_course_map_lists_every_chapter_once():
     for chapter, line in zip(CHAPTERS, lines):
         assert chapter.stem in line
         assert line.startswith("[ready ]") == chapter.path().exists()
+
+
+def _table_after(text, heading):
+    """The markdown table rows (lines starting with '|') in the section that starts at ``heading``."""
+    section = text.split(heading, 1)[1]
+    rows = []
+    for line in section.splitlines()[1:]:
+        if line.startswith("|"):
+            rows.append(line)
+        elif rows:
+            break
+    return rows
+
+
+def test_readme_notation_table_is_chapter_zeros():
+    """The README's notation table is word for word the one in 00_start_here."""
+    readme = (ROOT / "README.md").read_text()
+    chapter = "\n".join(c.source for c in nbformat.read(SOLUTIONS / "00_start_here.ipynb", as_version=4).cells)
+    assert _table_after(readme, "## Notation") == _table_after(chapter, "## Notation")
+    assert len(_table_after(readme, "## Notation")) > 10
+
+
+def test_readme_course_table_follows_the_map():
+    """One README row per chapter, in order, with the right title and ready/coming status."""
+    rows = _table_after((ROOT / "README.md").read_text(), "## The course")[2:]
+    assert len(rows) == len(CHAPTERS)
+    for chapter, row in zip(CHAPTERS, rows):
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[0] == f"{chapter.stem[:2]} {chapter.title}"
+        assert cells[1] == chapter.question
+        assert cells[2] == ("ready" if chapter.path().exists() else "coming")

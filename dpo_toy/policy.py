@@ -343,12 +343,6 @@ def reward_kl_frontier(pi_ref, rewards, betas):
     pi_ref, rewards, _ = _policy_inputs(pi_ref, rewards, 1.0)
     if pi_ref.ndim != 1:
         raise ValueError(f"reward_kl_frontier is for one prompt: pi_ref must be 1-D, got shape {pi_ref.shape}")
-    tiled_ref = np.broadcast_to(pi_ref, (betas.size, pi_ref.size))
-    tiled_r = np.broadcast_to(rewards, tiled_ref.shape)
-    possible = pi_ref > 0
-    top = np.max(rewards[possible])
-    logits = np.where(possible, _log(tiled_ref) + (tiled_r - top) / betas[:, None], -np.inf)
-    log_pi = logits - logsumexp(logits, axis=-1, keepdims=True)  # (m, n)
-    pi = np.exp(log_pi)
-    kl = np.sum(np.where(possible, pi * (log_pi - _log(tiled_ref)), 0.0), axis=-1)
-    return np.maximum(kl, 0.0), pi @ rewards
+    policies = [optimal_policy(pi_ref, rewards, beta) for beta in betas]
+    kl = np.array([kl_divergence(pi, pi_ref) for pi in policies])
+    return kl, np.array([pi @ rewards for pi in policies])

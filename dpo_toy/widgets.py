@@ -90,10 +90,9 @@ class PolicyPlot:
             artist.set_animated(True)
         self.canvas.draw()
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
-        self.state = None
 
     def update(self, state):
-        """Move bars, labels, marker and title to ``state`` (a :class:`PolicyState`)."""
+        """Move the bars, their labels and the frontier marker to ``state`` (a :class:`PolicyState`)."""
         for bar, label, p in zip(self.star_bars, self.star_labels, state.pi_star):
             bar.set_height(p)
             label.set_y(p + 0.01)
@@ -102,7 +101,6 @@ class PolicyPlot:
         self.canvas.restore_region(self._background)
         for artist in self.animated:
             self.figure.draw_artist(artist)
-        self.state = state
         return self
 
     def star_heights(self):

@@ -121,7 +121,8 @@ def kl_divergence(p, q):
     v.check_same_shape(p, q, "p", "q")
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(p > 0, p * (_log(p) - _log(q)), 0.0)
-    out = np.sum(terms, axis=-1)  # +inf where some p > 0 meets q = 0
+    # +inf where some p > 0 meets q = 0; KL >= 0, so rounding below zero (~1e-16) is clipped.
+    out = np.maximum(np.sum(terms, axis=-1), 0.0)
     return float(out) if out.ndim == 0 else out
 
 

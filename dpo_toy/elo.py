@@ -1,0 +1,63 @@
+r"""Elo ratings: Bradley–Terry on a different scale, and its online update.
+
+A rating R is a strength in other units, R = s·400/ln 10: a 400-point gap means 10-to-1 odds.
+The online Elo rule is stochastic gradient ascent on the Bradley–Terry log-likelihood, one game at
+a time (see :func:`elo_update`), so with a small K it settles near the batch maximum-likelihood fit.
+"""
+
+import numpy as np
+
+from ._games import as_games
+from ._validation import as_finite_array
+from .stable import sigmoid
+
+ELO_PER_UNIT = 400.0 / np.log(10.0)
+"""Elo points per natural-log unit of strength: a 400-point gap means 10-to-1 odds."""
+
+
+def to_elo(strengths, anchor=None, anchor_rating=1500.0, names=None):
+    """Strengths on the Elo scale (400/ln 10 points per unit): mean ``anchor_rating``, or the
+    ``anchor`` player (an index, or a name from ``names``) at ``anchor_rating``."""
+    elo = ELO_PER_UNIT * as_finite_array(strengths, "strengths")
+    if anchor is None:
+        return elo - elo.mean() + anchor_rating
+    if isinstance(anchor, str):
+        if names is None or anchor not in names:
+            raise ValueError(f"anchor {anchor!r} is not among the names given")
+        anchor = list(names).index(anchor)
+    if not 0 <= int(anchor) < elo.size:
+        raise ValueError(f"anchor must be a player index in [0, {elo.size}), got {anchor}")
+    return elo - elo[int(anchor)] + anchor_rating
+
+
+def elo_update(rating_a, rating_b, score_a, k=32.0):
+    r"""The online Elo rule for one game: both ratings move by k·(score_a − expected score).
+
+    The expected score is 1 / (1 + 10^{(R_b − R_a)/400}) = σ(s_a − s_b) with s = R·ln 10/400, and
+    score_a − σ(s_a − s_b) is the derivative of that game's Bradley–Terry log-likelihood in s_a:
+    Elo is stochastic gradient ascent on the Bradley–Terry likelihood, one game at a time.
+
+    Returns
+    -------
+    (new_rating_a, new_rating_b)
+    """
+    expected = sigmoid((np.asarray(rating_a, float) - np.asarray(rating_b, float)) / ELO_PER_UNIT)
+    delta = k * (np.asarray(score_a, float) - expected)
+    return rating_a + delta, rating_b - delta
+
+
+def elo_ratings(player_a, player_b, score_a, n_players=None, *, k=32.0, initial=1500.0, passes=1, seed=None):
+    """Ratings after applying :func:`elo_update` to every game in order, ``passes`` times.
+
+    With ``seed`` the games are shuffled before each pass (as a stochastic-gradient run would).
+    """
+    a, b, score, n = as_games(player_a, player_b, score_a, n_players)
+    ratings = np.full(n, float(initial))
+    rng = np.random.default_rng(seed)
+    order = np.arange(a.size)
+    for _ in range(int(passes)):
+        if seed is not None:
+            rng.shuffle(order)
+        for g in order:
+            ratings[a[g]], ratings[b[g]] = elo_update(ratings[a[g]], ratings[b[g]], score[g], k)
+    return ratings

@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS := notebooks,torch,dev
+EXTRAS := notebooks,torch,dev,bench
 PORT   ?= 8888
 NBVAL  := --nbval --nbval-current-env --nbval-cell-timeout=120 --nbval-sanitize-with nbval-sanitize.cfg
 
@@ -48,6 +48,7 @@ learner: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bradley_terry.py
 
 # Refresh requirements-lock.txt after changing the ranges in pyproject.toml.
 lock:

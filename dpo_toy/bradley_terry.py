@@ -27,7 +27,7 @@ from .stable import log_sigmoid, sigmoid
 
 __all__ = [
     "DENSE_MAX", "ELO_PER_UNIT", "BradleyTerryWarning", "Fit", "PairCounts", "Simulation", "check_schedule",
-    "count_pairs", "elo_ratings", "elo_update", "fit", "fit_mm", "log_likelihood", "simulate", "to_elo",
+    "count_pairs", "elo_ratings", "mm_update", "elo_update", "fit", "fit_mm", "log_likelihood", "simulate", "to_elo",
     "win_probability",
 ]  # fmt: skip
 
@@ -322,6 +322,28 @@ def _mm_solve_1d(wins, c_sum, s, l2):
     return s
 
 
+def _mm_step(c, s, l2):
+    n = c.n_players
+    pi = np.exp(s - s.max())  # rescaled: C_i and e^{s_i} carry the same factor
+    ratio = c.games / (pi[c.i] + pi[c.j])
+    c_sum = (np.bincount(c.i, ratio, n) + np.bincount(c.j, ratio, n)) * np.exp(-s.max())
+    s = _mm_solve_1d(c.player_score, c_sum, s, l2)
+    # Centring never raises the objective (the NLL is shift invariant, λ‖s‖² is smallest at
+    # mean 0) and it fixes the one direction MM would otherwise crawl along at rate ~λ.
+    return s - s.mean()
+
+
+def mm_update(strengths, player_a, player_b, score_a, l2=0.0):
+    r"""One MM step from ``strengths``: the centred strengths after Hunter's update.
+
+    With l2 = 0: e^{s_i} ← W_i / Σ_j n_ij/(e^{s_i} + e^{s_j}), W_i player i's score (draws ½),
+    then centring. Never decreases the (penalised) likelihood.
+    """
+    s = as_finite_array(strengths, "strengths")
+    c = count_pairs(player_a, player_b, score_a, s.size)
+    return _mm_step(c, s, float(l2))
+
+
 def fit_mm(
     player_a, player_b, score_a, n_players=None, *, l2=1e-4, tol=1e-9, max_iter=100_000, names=None, callback=None
 ):
@@ -340,20 +362,13 @@ def fit_mm(
     l2 = _check_options(l2, tol, max_iter)
     c, messages = _prepare(player_a, player_b, score_a, n_players, names, check=True)
     n = c.n_players
-    wins = c.player_score
     s = np.zeros(n)
     for it in range(max_iter + 1):
         f, grad, weights = _evaluate(s, c, l2)
         rel = _relative_gradient(grad, c)
         if rel <= tol or it == max_iter:
             break
-        pi = np.exp(s - s.max())  # rescaled: C_i and e^{s_i} carry the same factor
-        ratio = c.games / (pi[c.i] + pi[c.j])
-        c_sum = (np.bincount(c.i, ratio, n) + np.bincount(c.j, ratio, n)) * np.exp(-s.max())
-        s = _mm_solve_1d(wins, c_sum, s, l2)
-        # Centring never raises the objective (the NLL is shift invariant, λ‖s‖² is smallest at
-        # mean 0) and it fixes the one direction MM would otherwise crawl along at rate ~λ.
-        s -= s.mean()
+        s = _mm_step(c, s, l2)
         if callback is not None:
             callback(it + 1, s - s.mean())
     hessian = _dense_hessian(c, weights, l2) if n <= DENSE_MAX else None

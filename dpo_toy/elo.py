@@ -47,17 +47,34 @@ def elo_update(rating_a, rating_b, score_a, k=32.0):
 
 
 def elo_ratings(player_a, player_b, score_a, n_players=None, *, k=32.0, initial=1500.0, passes=1, seed=None):
-    """Ratings after applying :func:`elo_update` to every game in order, ``passes`` times.
+    """Ratings after applying :func:`elo_update` to every game in order, pass after pass.
 
-    With ``seed`` the games are shuffled before each pass (as a stochastic-gradient run would).
+    Parameters
+    ----------
+    k : float or sequence of float
+        The K-factor; a sequence gives one K per pass (a decaying K settles like a stochastic
+        gradient run with a decaying learning rate), and then ``passes`` is its length.
+    passes : int
+        Passes over the games when ``k`` is a single number.
+    seed : int, optional
+        Shuffle the games before each pass (as a stochastic-gradient run would); None keeps their order.
     """
     a, b, score, n = as_games(player_a, player_b, score_a, n_players)
-    ratings = np.full(n, float(initial))
+    ks = as_finite_array(k, "k")
+    ks = np.full(int(passes), float(ks)) if ks.ndim == 0 else ks
+    if ks.ndim != 1 or ks.size == 0 or (ks <= 0).any():
+        raise ValueError("k must be a positive number or a non-empty 1-D sequence of them (one per pass)")
+    ratings = [float(initial)] * n  # plain floats: this loop runs once per game
     rng = np.random.default_rng(seed)
     order = np.arange(a.size)
-    for _ in range(int(passes)):
+    a, b, score = a.tolist(), b.tolist(), score.tolist()
+    for k_pass in ks.tolist():
         if seed is not None:
             rng.shuffle(order)
-        for g in order:
-            ratings[a[g]], ratings[b[g]] = elo_update(ratings[a[g]], ratings[b[g]], score[g], k)
-    return ratings
+        for g in order.tolist():
+            i, j = a[g], b[g]
+            expected = 1.0 / (1.0 + 10.0 ** ((ratings[j] - ratings[i]) / 400.0))
+            change = k_pass * (score[g] - expected)
+            ratings[i] += change
+            ratings[j] -= change
+    return np.array(ratings)

@@ -52,18 +52,43 @@ def _wrap(text, width=13):
     return "\n".join(textwrap.wrap(text, width)) or text
 
 
-class PolicyPlot:
-    """Bars of π_ref and π* (left) and the reward–KL frontier with the current β marked (right).
+class _BlittedFigure:
+    """A figure drawn once; later updates redraw only the artists that move ("blitting").
 
-    Built once. The static parts (axes, ticks, π_ref bars, the frontier curve) are drawn a single
-    time and kept as a bitmap; :meth:`update` moves only the animated artists and blits them on
-    top of that bitmap, so an update costs milliseconds instead of a full redraw.
+    The static parts (axes, ticks, labels, reference curves) are kept as a bitmap, and each update
+    draws the animated artists on top of it: milliseconds instead of a full redraw.
     """
 
-    def __init__(self, toy, beta_range=(1e-2, 1e2), figsize=(9.0, 3.4), dpi=80):
-        self.toy = toy
+    def __init__(self, figsize, dpi):
         self.figure = Figure(figsize=figsize, dpi=dpi)
         self.canvas = FigureCanvasAgg(self.figure)
+
+    def _freeze(self, animated):
+        self.animated = list(animated)
+        for artist in self.animated:
+            artist.set_animated(True)
+        self.canvas.draw()
+        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+
+    def _blit(self):
+        self.canvas.restore_region(self._background)
+        for artist in self.animated:
+            self.figure.draw_artist(artist)
+        return self
+
+    def to_png(self):
+        """The current bitmap as PNG bytes (fast compression: this runs on every slider move)."""
+        buffer = io.BytesIO()
+        Image.fromarray(np.asarray(self.canvas.buffer_rgba())).save(buffer, format="png", compress_level=1)
+        return buffer.getvalue()
+
+
+class PolicyPlot(_BlittedFigure):
+    """Bars of π_ref and π* (left) and the reward–KL frontier with the current β marked (right)."""
+
+    def __init__(self, toy, beta_range=(1e-2, 1e2), figsize=(9.0, 3.4), dpi=80):
+        super().__init__(figsize, dpi)
+        self.toy = toy
         self.ax_bars, self.ax_frontier = self.figure.subplots(1, 2, width_ratios=(1.3, 1.0))
         x = np.arange(len(toy))
         self.ax_bars.bar(x - 0.2, toy.pi_ref, 0.4, color="0.75", label="π_ref")
@@ -85,11 +110,7 @@ class PolicyPlot:
         self.ax_frontier.set_title("the reward–KL frontier", fontsize=10)
         self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.9, wspace=0.25)
         # Text is the slow part of a redraw, so the numbers for β, KL and E[r] live in the readout.
-        self.animated = [*self.star_bars, *self.star_labels, self.marker]
-        for artist in self.animated:
-            artist.set_animated(True)
-        self.canvas.draw()
-        self._background = self.canvas.copy_from_bbox(self.figure.bbox)
+        self._freeze([*self.star_bars, *self.star_labels, self.marker])
 
     def update(self, state):
         """Move the bars, their labels and the frontier marker to ``state`` (a :class:`PolicyState`)."""
@@ -98,20 +119,40 @@ class PolicyPlot:
             label.set_y(p + 0.01)
             label.set_text(f"{p:.3f}")
         self.marker.set_data([state.kl], [state.expected_reward])
-        self.canvas.restore_region(self._background)
-        for artist in self.animated:
-            self.figure.draw_artist(artist)
-        return self
+        return self._blit()
 
     def star_heights(self):
         """The π* bar heights as drawn (what the tests compare with π*)."""
         return np.array([bar.get_height() for bar in self.star_bars])
 
-    def to_png(self):
-        """The current bitmap as PNG bytes (fast compression: this runs on every slider move)."""
-        buffer = io.BytesIO()
-        Image.fromarray(np.asarray(self.canvas.buffer_rgba())).save(buffer, format="png", compress_level=1)
-        return buffer.getvalue()
+
+class StrengthPlot(_BlittedFigure):
+    """Bradley–Terry ratings as bars (Elo above the field's mean), one per player."""
+
+    def __init__(self, names, elo_limits=(-700, 1500), figsize=(9.0, 3.0), dpi=80):
+        super().__init__(figsize, dpi)
+        self.ax = self.figure.subplots()
+        x = np.arange(len(names))
+        self.bars = self.ax.bar(x, np.zeros(len(names)), 0.6, color="tab:green")
+        self.labels = [self.ax.text(i, 0, "", ha="center", va="bottom", fontsize=8) for i in x]
+        self.ax.axhline(0, color="0.3", lw=0.8)
+        self.ax.set_xticks(x, [_wrap(n, 10) for n in names], fontsize=8)
+        self.ax.set_ylim(*elo_limits)
+        self.ax.set_ylabel("Elo − mean")
+        self.figure.subplots_adjust(left=0.08, right=0.98, bottom=0.2, top=0.95)
+        self._freeze([*self.bars, *self.labels])
+
+    def update(self, elo):
+        """Set the bars to ``elo`` (ratings minus their mean); off-scale bars say so in their label."""
+        top = self.ax.get_ylim()[1]
+        for bar, label, value in zip(self.bars, self.labels, elo):
+            bar.set_height(min(value, top))
+            label.set_y(min(max(value, 0), top * 0.92) + 10)
+            label.set_text(f"{value:+.0f}" + ("↑" if value > top else ""))
+        return self._blit()
+
+    def heights(self):
+        return np.array([bar.get_height() for bar in self.bars])
 
 
 # --- layer 3: wiring ----------------------------------------------------------------------------
@@ -171,6 +212,61 @@ class BetaExplorer:
             self.table.value = table._repr_html_()
         self.state = state
         return state
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+
+class PriorExplorer:
+    """A slider over the Bradley–Terry L2 prior: watch strengths the data cannot pin run away.
+
+    Parameters
+    ----------
+    player_a, player_b, score_a : array_like
+        The games (as for :func:`dpo_toy.bradley_terry.fit`).
+    names : sequence of str
+        Player names, one per player.
+    l2 : float
+        Starting prior strength λ.
+    l2_range : (float, float)
+        Slider limits (log scale).
+    """
+
+    def __init__(self, player_a, player_b, score_a, names, l2=1e-4, l2_range=(1e-8, 10.0)):
+        import ipywidgets as w
+
+        from . import bradley_terry as bt
+
+        self._fit = lambda lam: bt.fit(
+            player_a, player_b, score_a, len(names), l2=lam, check=False, standard_errors=False, max_iter=200
+        )
+        self.names = tuple(names)
+        lo, hi = np.log10(l2_range[0]), np.log10(l2_range[1])
+        self.slider = w.FloatLogSlider(
+            value=l2, base=10, min=lo, max=hi, step=0.25, description="λ (L2)",
+            readout_format=".0e", layout=w.Layout(width="560px"),
+        )  # fmt: skip
+        self.readout = w.HTML()
+        self.plot = StrengthPlot(self.names)
+        self.image = w.Image(format="png")
+        self.widget = w.VBox([self.slider, self.readout, self.image])
+        self.slider.observe(lambda change: self.update(change["new"]), names="value")
+        self.update(l2)
+
+    def update(self, l2):
+        """Refit with prior strength ``l2`` and redraw (what moving the slider calls)."""
+        fit = self._fit(l2)
+        elo = fit.elo() - 1500.0
+        top = int(np.argmax(elo))
+        self.readout.value = (
+            f'<code style="white-space: pre">λ = {l2:.1e}   top: {self.names[top]} at {elo[top]:+.1f} Elo   '
+            f"Newton steps: {fit.n_iter}</code>"
+        )
+        self.image.value = self.plot.update(elo).to_png()
+        self.elo = elo
+        return fit
 
     def _ipython_display_(self):
         from IPython.display import display

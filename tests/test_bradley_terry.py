@@ -238,6 +238,7 @@ BAD = [
     (lambda: bt.fit([0, 1], [1, 2], [1, 0], names=["a", "b"]), ValueError, "names has 2 entries"),
     (lambda: bt.fit([0, 1, 2], [1, 2, 0], [1, 1, 1], draws="davidson"), ValueError, "at least one draw"),
     (lambda: bt.to_elo([0.0, 1.0], anchor="Tal", names=["a", "b"]), ValueError, "anchor"),
+    (lambda: bt.elo_ratings([0, 1], [1, 2], [1, 0], k=[16.0, -1.0]), ValueError, "k must be a positive"),
 ]
 
 
@@ -279,12 +280,22 @@ def test_elo_update_is_a_gradient_step_on_the_log_likelihood():
 
 
 def test_online_elo_lands_near_the_batch_mle():
-    """Many shuffled passes of small-k Elo land within a few Elo points of the fitted strengths."""
+    """Elo with a K that decays over shuffled passes settles within a few points of the batch fit."""
     sim = bt.simulate(12, 3000, seed=15, opponents=4)
     fit = bt.fit(sim.player_a, sim.player_b, sim.score_a, 12, l2=1e-6)
-    online = bt.elo_ratings(sim.player_a, sim.player_b, sim.score_a, 12, k=1.0, passes=30, seed=0)
+    online = bt.elo_ratings(sim.player_a, sim.player_b, sim.score_a, 12, k=np.geomspace(16, 0.1, 60), seed=0)
     gap = np.abs((online - online.mean()) - (fit.elo() - 1500.0))
-    assert gap.max() < 8.0
+    assert gap.max() < 3.0
+    one_pass = bt.elo_ratings(sim.player_a, sim.player_b, sim.score_a, 12, k=16.0)
+    assert np.abs((one_pass - one_pass.mean()) - (fit.elo() - 1500.0)).max() > gap.max()  # fixed K jitters
+
+
+def test_elo_ratings_replays_elo_update():
+    """elo_ratings over two games equals two calls of elo_update by hand."""
+    r = [1500.0, 1500.0, 1500.0]
+    r[0], r[1] = bt.elo_update(r[0], r[1], 1.0, 20.0)
+    r[1], r[2] = bt.elo_update(r[1], r[2], 0.5, 20.0)
+    np.testing.assert_allclose(bt.elo_ratings([0, 1], [1, 2], [1.0, 0.5], k=20.0), r)
 
 
 def test_chess_fit_is_consistent():

@@ -4,7 +4,10 @@ import numpy as np
 import pytest
 
 import dpo_toy as d
-from dpo_toy.exercises import EXERCISES, MISTAKE, NOT_ATTEMPTED, PASSED, check
+from dpo_toy import bradley_terry as bt
+from dpo_toy import elo
+from dpo_toy.catalogue import EXERCISES
+from dpo_toy.exercises import MISTAKE, NOT_ATTEMPTED, PASSED, check
 
 SOLUTIONS = {
     "0.1": d.softmax,
@@ -13,6 +16,9 @@ SOLUTIONS = {
     "1.2": d.kl_divergence,
     "2.1": d.log_partition,
     "2.2": d.implied_reward,
+    "3.1": bt.log_likelihood,
+    "3.2": elo.elo_update,
+    "3.3": bt.mm_update,
 }
 
 
@@ -77,6 +83,28 @@ LEARNER_MISTAKES = [
     ("2.1", lambda p, r, b: np.sum(p * np.exp(r / b)), "Z not log Z"),
     ("2.2", lambda p, q, b: np.log(p / q), "forgot beta"),
     ("2.2", lambda p, q, b: b * np.log(q / p), "inverted ratio"),
+    ("3.1", lambda s, a, b, y: -np.sum(y * d.log_sigmoid(s[a] - s[b]) + (1 - y) * d.log_sigmoid(s[b] - s[a])), "sign"),
+    (
+        "3.1",
+        lambda s, a, b, y: np.sum(y * d.log_sigmoid(s[b] - s[a]) + (1 - y) * d.log_sigmoid(s[a] - s[b])),
+        "players swapped",
+    ),
+    (
+        "3.2",
+        lambda ra, rb, y, k: (
+            ra + k * (y - 1 / (1 + np.exp((rb - ra) / 400))),
+            rb - k * (y - 1 / (1 + np.exp((rb - ra) / 400))),
+        ),
+        "base e",
+    ),
+    (
+        "3.2",
+        lambda ra, rb, y, k: (
+            ra - k * (y - 1 / (1 + 10 ** ((rb - ra) / 400))),
+            rb + k * (y - 1 / (1 + 10 ** ((rb - ra) / 400))),
+        ),
+        "sign",
+    ),
 ]
 
 

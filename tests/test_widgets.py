@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 import dpo_toy as d
-from dpo_toy.widgets import BetaExplorer, PolicyPlot, policy_state
+from dpo_toy.widgets import BetaExplorer, PolicyPlot, PriorExplorer, StrengthPlot, policy_state
 
 TOY = d.capital_of_france()
 
@@ -76,3 +76,38 @@ def test_table_only_explorer_has_no_image():
     explorer = BetaExplorer(TOY, show_plot=False, show_table=True)
     explorer.slider.value = 0.1
     assert explorer.image is None and "<table>" in explorer.table.value
+
+
+def _perfect_keres():
+    from dpo_toy.data import load_chess
+
+    avro = load_chess("AVRO")
+    k = avro.index("Paul Keres")
+    score = avro.score_a.copy()
+    score[avro.player_a == k], score[avro.player_b == k] = 1.0, 0.0
+    return avro, score
+
+
+def test_strength_plot_draws_elo_and_flags_off_scale_bars():
+    """Bars are the Elo values, clipped at the top of the axis with an arrow in the label."""
+    plot = StrengthPlot(["a", "b", "c"], elo_limits=(-500, 1000))
+    plot.update(np.array([1500.0, -200.0, 40.0]))
+    np.testing.assert_allclose(plot.heights(), [1000.0, -200.0, 40.0])
+    assert plot.labels[0].get_text() == "+1500↑" and plot.labels[1].get_text() == "-200"
+
+
+def test_prior_slider_refits_and_redraws():
+    """Setting λ refits: the drawn bars equal fit(..., l2=λ) in Elo, and a weaker prior lifts the unbeaten player."""
+    from dpo_toy import bradley_terry as bt
+
+    avro, score = _perfect_keres()
+    explorer = PriorExplorer(avro.player_a, avro.player_b, score, avro.names, l2=1e-1)
+    before = explorer.elo.copy()
+    explorer.slider.value = 1e-6
+    with pytest.warns(bt.BradleyTerryWarning):
+        expected = bt.fit(avro.player_a, avro.player_b, score, l2=explorer.slider.value).elo() - 1500.0
+    np.testing.assert_allclose(explorer.elo, expected)
+    top = explorer.plot.ax.get_ylim()[1]
+    np.testing.assert_allclose(explorer.plot.heights(), np.minimum(expected, top))
+    k = avro.index("Paul Keres")
+    assert explorer.elo[k] > before[k] + 500 and "Paul Keres" in explorer.readout.value

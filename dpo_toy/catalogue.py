@@ -1,0 +1,376 @@
+"""The exercises of every chapter: inputs to try, the library's answer, and the classic mistakes.
+
+Each :class:`~dpo_toy.exercises.Exercise` is checked by :func:`dpo_toy.exercises.check`. Inputs
+are fixed (seeded), so every learner gets the same verdict for the same code.
+"""
+
+import numpy as np
+
+from . import bradley_terry, elo, policy, stable
+from .data import load_chess
+from .exercises import Case, Exercise, Mistake
+from .toy import capital_of_france
+
+_rng = np.random.default_rng(20231)  # fixed inputs: every learner gets the same verdict
+
+
+def _dist(n, zeros=0):
+    w = _rng.uniform(0.05, 1.0, n)
+    w[n - zeros :] = 0.0
+    return w / w.sum()
+
+
+_FR = capital_of_france()
+_FR_ARGS = (_FR.pi_ref.copy(), _FR.rewards.copy())
+_POLICY_CASES = (
+    Case("France, beta=1", _FR_ARGS + (1.0,)),
+    Case("France, beta=0.5", _FR_ARGS + (0.5,)),
+    Case("France, beta=3", _FR_ARGS + (3.0,)),
+    Case("5 random responses, beta=0.7", (_dist(5), _rng.normal(size=5), 0.7)),
+    Case("6 random responses, beta=2", (_dist(6), _rng.normal(size=6) * 2, 2.0)),
+    Case("France, beta=0.001", _FR_ARGS + (0.001,), hard=True),
+    Case("rewards of +-800, beta=1", (np.array([0.5, 0.25, 0.25]), np.array([800.0, -800.0, 0.0]), 1.0), hard=True),
+)
+_LOG_SPACE_HINT = (
+    "exp(r / beta) overflows. Work in log space: log pi_ref + r / beta, subtract its maximum, "
+    "then exponentiate (or use dpo_toy.logsumexp)"
+)
+
+
+def _naive_policy(pi_ref, rewards, beta):
+    w = pi_ref * np.exp(rewards / beta)
+    return w / w.sum()
+
+
+def _naive_log_partition(pi_ref, rewards, beta):
+    return np.log(np.sum(pi_ref * np.exp(rewards / beta)))
+
+
+def _naive_kl(p, q):
+    return np.sum(p * np.log(p / q))
+
+
+_LOGITS = (
+    Case("[1, 2, 3]", (np.array([1.0, 2.0, 3.0]),)),
+    Case("5 random logits", (_rng.normal(size=5),)),
+    Case("[0, 0, 0, 0]", (np.zeros(4),)),
+    Case("[-3, 0.5]", (np.array([-3.0, 0.5]),)),
+    Case("[1000, 999, 0]", (np.array([1000.0, 999.0, 0.0]),), hard=True),
+    Case("[-1000, -1001]", (np.array([-1000.0, -1001.0]),), hard=True),
+)
+_Z_VALUES = (
+    Case("[0.5, -0.5, 2]", (np.array([0.5, -0.5, 2.0]),)),
+    Case("6 random values", (_rng.normal(size=6) * 3,)),
+    Case("0.0", (np.array(0.0),)),
+    Case("[-800, -50]", (np.array([-800.0, -50.0]),), hard=True),
+    Case("[800, 50]", (np.array([800.0, 50.0]),), hard=True),
+)
+_KL_CASES = (
+    Case("two coins [0.9, 0.1] vs [0.5, 0.5]", (np.array([0.9, 0.1]), np.array([0.5, 0.5]))),
+    Case("France pi* vs pi_ref", (policy.optimal_policy(*_FR_ARGS, 1.0), _FR.pi_ref.copy())),
+    Case("random p, q over 5", (_dist(5), _dist(5))),
+    Case("p with a zero: [0.5, 0.5, 0] vs [0.2, 0.3, 0.5]", (np.array([0.5, 0.5, 0.0]), np.array([0.2, 0.3, 0.5]))),
+    Case("p with zeros over 6", (_dist(6, zeros=2), _dist(6))),
+)
+_IMPLIED_CASES = tuple(
+    Case(f"pi* of France at beta={b}", (policy.optimal_policy(*_FR_ARGS, b), _FR.pi_ref.copy(), b))
+    for b in (1.0, 0.5, 2.0)
+) + (Case("random pi, pi_ref, beta=0.3", (_dist(5), _dist(5), 0.3)),)
+
+_AVRO = load_chess("AVRO")
+_BT_CASES = (
+    Case(
+        "AVRO 1938, all strengths 0", (np.zeros(8), _AVRO.player_a.copy(), _AVRO.player_b.copy(), _AVRO.score_a.copy())
+    ),
+    Case(
+        "AVRO 1938, random strengths",
+        (_rng.normal(size=8), _AVRO.player_a.copy(), _AVRO.player_b.copy(), _AVRO.score_a.copy()),
+    ),
+    Case(
+        "three games with a draw",
+        (np.array([0.5, -0.2, 1.0]), np.array([0, 1, 2]), np.array([1, 2, 0]), np.array([1.0, 0.5, 0.0])),
+    ),
+)
+_ELO_CASES = (
+    Case("1500 vs 1500, a wins, k=32", (1500.0, 1500.0, 1.0, 32.0)),
+    Case("1700 vs 1500, draw, k=20", (1700.0, 1500.0, 0.5, 20.0)),
+    Case("1400 vs 1800, a loses, k=16", (1400.0, 1800.0, 0.0, 16.0)),
+    Case("2100 vs 1900, a wins, k=10", (2100.0, 1900.0, 1.0, 10.0)),
+)
+
+
+def _bt_terms(s, a, b, y, draw_as):
+    d = s[a] - s[b]
+    win, loss = (y == 1).astype(float), (y == 0).astype(float)
+    if draw_as == "loss":
+        loss = (y < 1).astype(float)
+    return np.sum(win * stable.log_sigmoid(d) + loss * stable.log_sigmoid(-d))
+
+
+def _mm_no_centre(s, a, b, y):
+    new = bradley_terry.mm_update(s, a, b, y)
+    c = bradley_terry.count_pairs(a, b, y, s.size)
+    pi = np.exp(s)
+    ratio = c.games / (pi[c.i] + pi[c.j])
+    c_sum = np.bincount(c.i, ratio, s.size) + np.bincount(c.j, ratio, s.size)
+    return new - new.mean() + np.mean(np.log(c.player_score / c_sum))
+
+
+def _mm_wins_only(s, a, b, y):
+    decisive = y != 0.5
+    return bradley_terry.mm_update(s, a[decisive], b[decisive], y[decisive])
+
+
+_MM_CASES = tuple(
+    Case(label, (np.array(start), _AVRO.player_a.copy(), _AVRO.player_b.copy(), _AVRO.score_a.copy()))
+    for label, start in (
+        ("AVRO 1938 from zeros", np.zeros(8)),
+        ("AVRO 1938 from random strengths", _rng.normal(size=8)),
+    )
+)
+
+EXERCISES = {
+    ex.id: ex
+    for ex in (
+        Exercise(
+            "0.1",
+            "softmax(logits)",
+            stable.softmax,
+            _LOGITS,
+            (
+                Mistake("not normalised", "the outputs do not sum to 1: divide exp(logits) by its sum", np.exp),
+                Mistake(
+                    "log-probabilities",
+                    "you returned log-probabilities; softmax returns probabilities",
+                    stable.log_softmax,
+                ),
+                Mistake(
+                    "no exp", "you divided the logits by their sum; exponentiate them first", lambda z: z / z.sum()
+                ),
+            ),
+            "exp overflows (or underflows to 0/0). Subtract the largest logit first: softmax is unchanged by a shift",
+            arg_names=("logits",),
+        ),
+        Exercise(
+            "0.2",
+            "log_sigmoid(z)",
+            stable.log_sigmoid,
+            _Z_VALUES,
+            (
+                Mistake("no log", "you returned sigma(z); the exercise asks for log sigma(z)", stable.sigmoid),
+                Mistake(
+                    "sign",
+                    "the sign is flipped: log sigma(z) is never positive; it equals -log(1 + e^(-z))",
+                    lambda z: np.logaddexp(0, -z),
+                ),
+                Mistake(
+                    "sigma(-z)",
+                    "you computed log sigma(-z): the exponent is e^(-z), not e^(z)",
+                    lambda z: stable.log_sigmoid(-z),
+                ),
+            ),
+            "log(sigmoid(z)) gives -inf for very negative z. Use -np.logaddexp(0, -z)",
+            arg_names=("z",),
+        ),
+        Exercise(
+            "1.1",
+            "optimal_policy(pi_ref, rewards, beta)",
+            policy.optimal_policy,
+            _POLICY_CASES,
+            (
+                Mistake(
+                    "not normalised",
+                    "you forgot to normalise: divide pi_ref * exp(r / beta) by Z(x), its sum",
+                    lambda p, r, b: p * np.exp(r / b),
+                ),
+                Mistake(
+                    "exp(beta*r)",
+                    "you used exp(beta * r); the boost is exp(r / beta): small beta means a strong boost",
+                    lambda p, r, b: _naive_policy(p, r * b * b, b),
+                ),
+                Mistake(
+                    "forgot pi_ref",
+                    "you left out pi_ref: softmax(r / beta) alone is not anchored to the reference",
+                    lambda p, r, b: stable.softmax(r / b),
+                ),
+                Mistake(
+                    "log-probabilities",
+                    "you returned log pi*; the function should return probabilities",
+                    policy.log_optimal_policy,
+                ),
+            ),
+            _LOG_SPACE_HINT,
+            arg_names=("pi_ref", "rewards", "beta"),
+        ),
+        Exercise(
+            "1.2",
+            "kl_divergence(p, q)",
+            policy.kl_divergence,
+            _KL_CASES,
+            (
+                Mistake(
+                    "reversed",
+                    "you computed KL(q||p); the order matters: sum p * log(p / q)",
+                    lambda p, q: policy.kl_divergence(q, p),
+                ),
+                Mistake(
+                    "sign",
+                    "the sign is flipped: KL is never negative; it is sum p * log(p / q)",
+                    lambda p, q: -policy.kl_divergence(p, q),
+                ),
+                Mistake(
+                    "log2",
+                    "you used log base 2 (bits); the course uses natural logs (nats)",
+                    lambda p, q: policy.kl_divergence(p, q) / np.log(2),
+                ),
+                Mistake(
+                    "0 log 0",
+                    "entries with p = 0 give 0 * log 0 = NaN: they contribute 0, so skip them (np.where)",
+                    _naive_kl,
+                ),
+            ),
+            "entries with p = 0 must contribute 0",
+            arg_names=("p", "q"),
+        ),
+        Exercise(
+            "2.1",
+            "log_partition(pi_ref, rewards, beta)",
+            policy.log_partition,
+            _POLICY_CASES,
+            (
+                Mistake(
+                    "Z not log Z",
+                    "you returned Z(x); the exercise asks for log Z(x)",
+                    lambda p, r, b: np.exp(policy.log_partition(p, r, b)),
+                ),
+                Mistake(
+                    "forgot pi_ref",
+                    "you left out the pi_ref weights: Z(x) = sum pi_ref * exp(r / beta)",
+                    lambda p, r, b: stable.logsumexp(r / b),
+                ),
+                Mistake(
+                    "exp(beta*r)",
+                    "you used exp(beta * r); the boost is exp(r / beta)",
+                    lambda p, r, b: stable.logsumexp(np.log(p) + r * b),
+                ),
+                Mistake(
+                    "average",
+                    "you averaged the boosts; Z(x) is the pi_ref-weighted sum",
+                    lambda p, r, b: stable.logsumexp(np.log(p) + r / b) - np.log(p.size),
+                ),
+            ),
+            _LOG_SPACE_HINT,
+            arg_names=("pi_ref", "rewards", "beta"),
+        ),
+        Exercise(
+            "2.2",
+            "implied_reward(pi, pi_ref, beta)",
+            policy.implied_reward,
+            _IMPLIED_CASES,
+            (
+                Mistake(
+                    "forgot beta", "you forgot the factor beta in front of the log-ratio", lambda p, q, b: np.log(p / q)
+                ),
+                Mistake(
+                    "divided by beta",
+                    "you divided by beta; the implied reward is beta * log(pi / pi_ref)",
+                    lambda p, q, b: np.log(p / q) / b,
+                ),
+                Mistake(
+                    "inverted ratio",
+                    "the ratio is upside down: log(pi / pi_ref), policy on top",
+                    lambda p, q, b: b * np.log(q / p),
+                ),
+                Mistake(
+                    "no log",
+                    "you forgot the log: the implied reward is beta * log(pi / pi_ref)",
+                    lambda p, q, b: b * p / q,
+                ),
+            ),
+            arg_names=("pi", "pi_ref", "beta"),
+        ),
+        Exercise(
+            "3.1",
+            "bt_log_likelihood(strengths, player_a, player_b, score_a)",
+            bradley_terry.log_likelihood,
+            _BT_CASES,
+            (
+                Mistake(
+                    "sign",
+                    "the sign is flipped: a log-likelihood is <= 0; you returned the loss (-log L)",
+                    lambda *x: -bradley_terry.log_likelihood(*x),
+                ),
+                Mistake(
+                    "forgot draws",
+                    "draws are missing: a draw counts as half a win, y = 0.5 in y log s(d) + (1-y) log s(-d)",
+                    lambda s, a, b, y: _bt_terms(s, a, b, y, "ignore"),
+                ),
+                Mistake(
+                    "draws as losses",
+                    "you scored draws as losses; a draw is y = 0.5, half a win for each player",
+                    lambda s, a, b, y: _bt_terms(s, a, b, y, "loss"),
+                ),
+                Mistake(
+                    "players swapped",
+                    "you used s_b - s_a: player_a wins with probability sigma(s_a - s_b)",
+                    lambda s, a, b, y: bradley_terry.log_likelihood(s, b, a, y),
+                ),
+            ),
+            arg_names=("strengths", "player_a", "player_b", "score_a"),
+        ),
+        Exercise(
+            "3.2",
+            "elo_update(rating_a, rating_b, score_a, k)",
+            elo.elo_update,
+            _ELO_CASES,
+            (
+                Mistake(
+                    "sign",
+                    "the update points the wrong way: a rating rises by k * (score - expected)",
+                    lambda ra, rb, y, k: tuple(2 * np.array([ra, rb]) - np.array(elo.elo_update(ra, rb, y, k))),
+                ),
+                Mistake(
+                    "base e",
+                    "the expected score uses base 10: 1 / (1 + 10 ** ((rating_b - rating_a) / 400))",
+                    lambda ra, rb, y, k: (
+                        ra + k * (y - 1 / (1 + np.exp((rb - ra) / 400))),
+                        rb - k * (y - 1 / (1 + np.exp((rb - ra) / 400))),
+                    ),
+                ),
+                Mistake(
+                    "only a",
+                    "player b's rating must move too, by the opposite amount (Elo is zero-sum)",
+                    lambda ra, rb, y, k: (elo.elo_update(ra, rb, y, k)[0], rb),
+                ),
+                Mistake(
+                    "no /400",
+                    "divide the rating gap by 400 before using it as an exponent of 10",
+                    lambda ra, rb, y, k: (
+                        ra + k * (y - 1 / (1 + np.power(10.0, rb - ra))),
+                        rb - k * (y - 1 / (1 + np.power(10.0, rb - ra))),
+                    ),
+                ),
+            ),
+            arg_names=("rating_a", "rating_b", "score_a", "k"),
+        ),
+        Exercise(
+            "3.3",
+            "mm_step(strengths, player_a, player_b, score_a)",
+            bradley_terry.mm_update,
+            _MM_CASES,
+            (
+                Mistake(
+                    "not centred",
+                    "right update, but not centred: subtract the mean so strengths keep mean 0",
+                    _mm_no_centre,
+                ),
+                Mistake(
+                    "forgot draws",
+                    "draws are missing from W_i and from the game counts: a draw is half a win for each player",
+                    _mm_wins_only,
+                ),
+            ),
+            arg_names=("strengths", "player_a", "player_b", "score_a"),
+        ),
+    )
+}

@@ -61,21 +61,20 @@ def as_games(player_a, player_b, score_a, n_players):
 def count_pairs(player_a, player_b, score_a, n_players=None):
     """Count games, score and draws per pair of players: the data the fits actually need.
 
-    One ``bincount`` per column when a table of all n_players² pairs is small, otherwise one sort.
+    ``bincount`` over pair keys when a table of all n_players² pairs is small, otherwise one sort.
     """
     a, b, score, n = as_games(player_a, player_b, score_a, n_players)
     flip = a > b
-    lo, hi = np.where(flip, b, a), np.where(flip, a, b)
+    key = np.where(flip, b, a) * n + np.where(flip, a, b)  # lower index * n + higher index
     score_lo = np.where(flip, 1.0 - score, score)  # the lower-numbered player's score
-    key = lo * n + hi
     if n * n <= max(4 * key.size, 1 << 22):
         games = np.bincount(key, minlength=n * n)
         pairs = np.flatnonzero(games)
         games = games[pairs].astype(float)
         scores = np.bincount(key, score_lo, n * n)[pairs]
         draws = np.bincount(key[score == 0.5], minlength=n * n)[pairs].astype(float)
-    else:  # too many possible pairs for a table: sort (pair, half-points) keys instead
-        packed = np.sort(key * 3 + np.rint(2 * score_lo).astype(np.int64))
+    else:  # too many possible pairs for a table: sort the (pair, half-points) keys instead
+        packed = np.sort(key * 3 + (2 * score_lo).astype(np.int64))
         starts = np.flatnonzero(np.r_[True, packed[1:] != packed[:-1]])
         runs = np.diff(np.r_[starts, packed.size]).astype(float)
         pair, half_points = np.divmod(packed[starts], 3)

@@ -9,8 +9,8 @@ L2 prior, which keeps strengths finite when the data cannot pin them (an undefea
           + \lambda\,\lVert s\rVert^2
 
 with y = 1, ½, 0 for a win, draw or loss of player a. Games are counted per pair first; then
-Newton's method runs on the counts (a dense solve up to ``DENSE_MAX`` players, preconditioned
-conjugate gradients beyond). ``fit_mm`` is Hunter's (2004) MM iteration on the same objective,
+Newton's method runs on the counts (a dense solve up to ``DENSE_SOLVE_MAX`` players,
+preconditioned conjugate gradients beyond). ``fit_mm`` is Hunter's (2004) MM iteration on the same objective,
 the slow-but-simple baseline. ``draws="davidson"`` fits Davidson's (1970) draw model instead.
 """
 
@@ -27,8 +27,8 @@ from .stable import log_sigmoid, sigmoid
 
 __all__ = [
     "DENSE_MAX", "ELO_PER_UNIT", "BradleyTerryWarning", "Fit", "PairCounts", "Simulation", "check_schedule",
-    "count_pairs", "elo_ratings", "mm_update", "elo_update", "fit", "fit_mm", "log_likelihood", "simulate", "to_elo",
-    "win_probability",
+    "count_pairs", "elo_ratings", "elo_update", "fit", "fit_mm", "log_likelihood", "mm_update", "simulate",
+    "to_elo", "win_probability",
 ]  # fmt: skip
 
 DENSE_MAX = 2000
@@ -50,18 +50,18 @@ def win_probability(s_i, s_j):
 def _evaluate(s, c, l2):
     """Penalised NLL, its gradient, and the per-pair Hessian weights games·σ(d)·σ(−d), in one pass.
 
-    With d = s_i − s_j and e = exp(−|d|): log σ(d) = min(d, 0) − log(1 + e), and
+    With d = s_i − s_j and q = σ(|d|) (never overflows): σ(d) = q or 1 − q by the sign of d,
+    log σ(d) = min(d, 0) + log q, and
     score·log σ(d) + (games − score)·log σ(−d) = games·log σ(d) − (games − score)·d.
     One exp and one log per pair: these dominate the cost of a Newton step.
     """
     d = s[c.i] - s[c.j]  # (n_pairs,)
-    e = np.exp(-np.abs(d))
-    nll = -np.sum(c.games * (np.minimum(d, 0.0) - np.log1p(e)) - (c.games - c.score) * d) + l2 * (s @ s)
-    p = np.where(d >= 0, 1.0, e) / (1.0 + e)  # σ(d)
-    residual = c.score - c.games * p
+    q = 1.0 / (1.0 + np.exp(-np.abs(d)))
+    nll = -(c.games @ (np.minimum(d, 0.0) + np.log(q)) - (c.games - c.score) @ d) + l2 * (s @ s)
+    residual = c.score - c.games * np.where(d >= 0, q, 1.0 - q)
     n = c.n_players
     grad = np.bincount(c.j, residual, n) - np.bincount(c.i, residual, n) + 2 * l2 * s
-    return nll, grad, c.games * p * (1.0 - p)
+    return nll, grad, c.games * q * (1.0 - q)
 
 
 def _initial_strengths(c):

@@ -230,7 +230,8 @@ def main(argv):
             speedup = block["speedup_vs_fastest_peer"]
             verdict = "ok" if speedup >= 5 else "MISSED"
             print(f"  speed-up at {key[1]:,} games, {key[0]:,} players: {speedup:.1f}x (>= 5x: {verdict})")
-        print(f"  accuracy: NLL gap {ours['nll_gap']:.1e} (<= 1e-9), Elo gap {ours['max_elo_gap']:.1e} (<= 1e-3)")
+        gaps = f"NLL gap {ours['nll_gap']:.1e} (<= 1e-9), Elo gap {ours['max_elo_gap']:.1e} (<= 1e-3)"
+        print(f"  {key[0]:,} / {key[1]:,} accuracy: {gaps}")
     return 0
 
 

@@ -1,5 +1,6 @@
 """dpo_toy: Direct Preference Optimization, one runnable and tested step at a time."""
 
+from .losses import dpo_loss, dpo_loss_grad, dpo_rewards, reward_model_loss
 from .policy import (
     BoostRow,
     BoostTable,
@@ -22,6 +23,9 @@ __all__ = [
     "EVERY_OTHER_STRING",
     "ToyPrompt",
     "boost_table",
+    "dpo_loss",
+    "dpo_loss_grad",
+    "dpo_rewards",
     "capital_of_france",
     "expected_reward",
     "implied_reward",
@@ -34,6 +38,7 @@ __all__ = [
     "logsumexp",
     "optimal_policy",
     "reward_kl_frontier",
+    "reward_model_loss",
     "sigmoid",
     "softmax",
 ]

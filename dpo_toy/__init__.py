@@ -1,6 +1,6 @@
 """dpo_toy: Direct Preference Optimization, one runnable and tested step at a time."""
 
-from .losses import dpo_loss, dpo_loss_grad, dpo_rewards, reward_model_loss
+from .losses import dpo_loss, dpo_loss_grad, dpo_rewards, reward_model_loss, reward_model_loss_grad
 from .policy import (
     BoostRow,
     BoostTable,
@@ -39,6 +39,7 @@ __all__ = [
     "optimal_policy",
     "reward_kl_frontier",
     "reward_model_loss",
+    "reward_model_loss_grad",
     "sigmoid",
     "softmax",
 ]

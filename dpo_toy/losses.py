@@ -92,6 +92,22 @@ def reward_model_loss(r_chosen, r_rejected, reduction="mean"):
     return _reduce(-_log_sigmoid(r_w - r_l), reduction)
 
 
+def reward_model_loss_grad(r_chosen, r_rejected, reduction="mean"):
+    r"""The gradient of :func:`reward_model_loss`: (∂L/∂r_chosen, ∂L/∂r_rejected).
+
+    ∂/∂r_w of −log σ(r_w − r_l) is −σ(r_l − r_w): pairs the model already ranks right by a wide
+    margin barely move it. Divided by n for the mean; per pair for "none".
+    """
+    _check_options(reduction)
+    r_w, r_l = _same_shape(
+        [_as_float_array(r_chosen, "r_chosen"), _as_float_array(r_rejected, "r_rejected")], ("r_chosen", "r_rejected")
+    )
+    g = -np.exp(_log_sigmoid(r_l - r_w))
+    if reduction == "mean":
+        g = g / g.dtype.type(g.size)
+    return g, -g
+
+
 def _log_ratio_difference(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps):
     arrays = [
         _as_float_array(x, n)

@@ -203,3 +203,15 @@ def test_import_dpo_toy_still_does_not_load_torch():
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
         == "False"
     )
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_reward_model_loss_grad_matches_autograd(reduction):
+    """The reward-model gradient -sigma(r_l - r_w) (divided by n for the mean) equals autograd's."""
+    rng = np.random.default_rng(1)
+    r_w, r_l = rng.normal(size=6) * 3, rng.normal(size=6) * 3
+    g_w, g_l = npl.reward_model_loss_grad(r_w, r_l, reduction)
+    t_w, t_l = torch.tensor(r_w, requires_grad=True), torch.tensor(r_l, requires_grad=True)
+    tl.reward_model_loss(t_w, t_l, reduction).sum().backward()
+    np.testing.assert_allclose(g_w, t_w.grad.numpy(), atol=1e-12)
+    np.testing.assert_allclose(g_l, t_l.grad.numpy(), atol=1e-12)

@@ -142,8 +142,11 @@ class Fit:
     warnings: tuple = ()
 
     def ranking(self):
-        """Player indices, strongest first."""
-        return np.argsort(-self.strengths, kind="stable")
+        """Player indices, strongest first; players tied to 1e-9 keep their index order.
+
+        (Equal records give strengths equal up to rounding noise, which must not reorder them.)
+        """
+        return np.argsort(-np.round(self.strengths, 9), kind="stable")
 
     def elo(self, anchor=None, anchor_rating=1500.0):
         """Strengths on the Elo scale; see :func:`to_elo`."""

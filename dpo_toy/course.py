@@ -124,11 +124,36 @@ def write_learner_editions():
 # --- execution ------------------------------------------------------------------------------------
 
 
+VOLATILE = "volatile-output"
+"""Cell tag: the output (wall-clock times) is cleared before storing; run the cell to see it."""
+
+
+def _merge_streams(outputs):
+    """Join consecutive stdout (or stderr) chunks: how a print is split into messages varies by run."""
+    merged = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (
+            output.get("output_type") == "stream"
+            and previous is not None
+            and previous.get("output_type") == "stream"
+            and previous.get("name") == output.get("name")
+        ):
+            previous["text"] += output["text"]
+        else:
+            merged.append(output)
+    return merged
+
+
 def normalise(nb):
     """Drop what changes from run to run (timings, widget ids and state) so reruns are byte-stable."""
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        if VOLATILE in cell.metadata.get("tags", []):
+            cell.outputs = []
+        if "outputs" in cell:
+            cell.outputs = _merge_streams(cell.outputs)
         for output in cell.get("outputs", []):
             output.get("data", {}).pop("application/vnd.jupyter.widget-view+json", None)
     return nb

@@ -102,3 +102,18 @@ def test_readme_course_table_follows_the_map():
         assert cells[0] == f"{chapter.stem[:2]} {chapter.title}"
         assert cells[1] == chapter.question
         assert cells[2] == ("ready" if chapter.path().exists() else "coming")
+
+
+def test_normalise_merges_split_prints_and_clears_volatile_cells():
+    """Two stdout chunks become one; a cell tagged volatile-output keeps no output."""
+    nb = nbformat.v4.new_notebook()
+    printed = nbformat.v4.new_code_cell("print(1); print(2)")
+    printed.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="1\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="2\n"),
+    ]
+    timed = nbformat.v4.new_code_cell("%time f()", metadata={"tags": ["volatile-output"]})
+    timed.outputs = [nbformat.v4.new_output("stream", name="stdout", text="3 ms\n")]
+    nb.cells = [printed, timed]
+    normalise(nb)
+    assert [o["text"] for o in printed.outputs] == ["1\n2\n"] and timed.outputs == []

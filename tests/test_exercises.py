@@ -19,6 +19,8 @@ SOLUTIONS = {
     "3.1": bt.log_likelihood,
     "3.2": elo.elo_update,
     "3.3": bt.mm_update,
+    "4.1": d.reward_model_loss,
+    "4.2": d.reward_model_loss_grad,
 }
 
 

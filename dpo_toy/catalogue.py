@@ -136,6 +136,30 @@ _SCORES = (
     Case("margins of -800 and +800", (np.array([-400.0, 400.0]), np.array([400.0, -400.0])), hard=True),
 )
 
+
+def _batch(n, spread=5.0):
+    return tuple(-np.abs(_rng.normal(size=n)) * spread - 1 for _ in range(4))
+
+
+_DPO_CASES = (
+    Case("4 random pairs, beta=0.1", _batch(4) + (0.1,)),
+    Case("6 random pairs, beta=0.5", _batch(6) + (0.5,)),
+    Case(
+        "policy = reference, beta=1",
+        (np.array([-2.0, -3.0]), np.array([-4.0, -1.0]), np.array([-2.0, -3.0]), np.array([-4.0, -1.0]), 1.0),
+    ),
+    Case(
+        "log-ratio gaps of -1e4 and +1e4, beta=0.1",
+        (np.array([-1.0, -1e4]), np.array([-1e4, -1.0]), np.array([-1.0, -1.0]), np.array([-1.0, -1.0]), 0.1),
+        hard=True,
+    ),
+)
+
+
+def _margins(pc, pr, rc, rr, beta):
+    return losses.dpo_rewards(pc, pr, rc, rr, beta).margins
+
+
 EXERCISES = {
     ex.id: ex
     for ex in (
@@ -432,6 +456,78 @@ EXERCISES = {
                 ),
             ),
             arg_names=("r_chosen", "r_rejected"),
+        ),
+        Exercise(
+            "5.1",
+            "implied_reward_margin(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, "
+            "beta)",
+            _margins,
+            _DPO_CASES[:3],
+            (
+                Mistake(
+                    "forgot beta",
+                    "you forgot beta: the implied reward is beta * log(pi / pi_ref)",
+                    lambda pc, pr, rc, rr, b: _margins(pc, pr, rc, rr, 1.0),
+                ),
+                Mistake(
+                    "swapped",
+                    "chosen and rejected are swapped: the margin is chosen minus rejected",
+                    lambda pc, pr, rc, rr, b: _margins(pr, pc, rr, rc, b),
+                ),
+                Mistake(
+                    "forgot the reference",
+                    "you left out the reference: the implied reward is beta * (log pi - log pi_ref)",
+                    lambda pc, pr, rc, rr, b: _margins(pc, pr, 0 * rc, 0 * rr, b),
+                ),
+            ),
+            arg_names=(
+                "policy_chosen_logps",
+                "policy_rejected_logps",
+                "ref_chosen_logps",
+                "ref_rejected_logps",
+                "beta",
+            ),
+        ),
+        Exercise(
+            "5.2",
+            "dpo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta)",
+            losses.dpo_loss,
+            _DPO_CASES,
+            (
+                Mistake(
+                    "forgot beta",
+                    "you forgot beta: the loss is -log sigma(beta * (log-ratio of y_w - log-ratio of y_l))",
+                    lambda pc, pr, rc, rr, b: losses.dpo_loss(pc, pr, rc, rr, 1.0),
+                ),
+                Mistake(
+                    "swapped",
+                    "chosen and rejected are swapped: the winner's log-ratio comes first",
+                    lambda pc, pr, rc, rr, b: losses.dpo_loss(pr, pc, rr, rc, b),
+                ),
+                Mistake(
+                    "probabilities",
+                    "you used probabilities; the formula takes log-probabilities (log pi, not pi)",
+                    lambda pc, pr, rc, rr, b: losses.dpo_loss(np.exp(pc), np.exp(pr), np.exp(rc), np.exp(rr), b),
+                ),
+                Mistake(
+                    "sum",
+                    "you summed over pairs; the loss is the mean over pairs",
+                    lambda pc, pr, rc, rr, b: losses.dpo_loss(pc, pr, rc, rr, b, reduction="sum"),
+                ),
+                Mistake(
+                    "forgot the reference",
+                    "you left out the reference model: use log pi_theta - log pi_ref for each response",
+                    lambda pc, pr, rc, rr, b: losses.dpo_loss(pc, pr, 0 * rc, 0 * rr, b),
+                ),
+            ),
+            "np.log(sigmoid(z)) is log(0) = -inf for z = -1000. Use -np.logaddexp(0, -z) for -log sigma(z)",
+            arg_names=(
+                "policy_chosen_logps",
+                "policy_rejected_logps",
+                "ref_chosen_logps",
+                "ref_rejected_logps",
+                "beta",
+            ),
         ),
     )
 }

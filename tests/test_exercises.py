@@ -21,6 +21,8 @@ SOLUTIONS = {
     "3.3": bt.mm_update,
     "4.1": d.reward_model_loss,
     "4.2": d.reward_model_loss_grad,
+    "5.1": lambda pc, pr, rc, rr, b: b * ((pc - rc) - (pr - rr)),
+    "5.2": d.dpo_loss,
 }
 
 

@@ -1,4 +1,4 @@
-"""Benchmarks for dpo_toy: the notebook suite, the β slider and ``import dpo_toy``.
+"""Benchmarks for dpo_toy: the notebook suite, the β slider, the DPO trainer and ``import dpo_toy``.
 
 Run from anywhere (``make bench`` runs ``.venv/bin/python benchmarks/run.py``); it prints a
 fixed-width table and writes the same figures to ``benchmarks/results/latest.json``.
@@ -12,6 +12,8 @@ same run, and repeated timings are reported as medians:
   kernels, each running only the import lines of one real notebook, under the identical command;
 * β slider: median time of one ``slider.value = b`` (recompute π*, blit, encode a PNG) over 50
   log-spaced β in [0.01, 100], with and without the boost-factor table;
+* DPO trainer: seconds for the NumPy trainer (expected preferences, Adam) to bring the toy policy
+  within total variation 1e-3 of the closed-form π*;
 * ``import dpo_toy``: median over fresh interpreters, against ``import numpy`` timed the same way,
   and which heavy modules (torch, matplotlib, ipywidgets) it drags in.
 
@@ -159,6 +161,35 @@ def bench_slider(show_table, n=50):
     return {"median": statistics.median(times), "samples": times}
 
 
+def bench_trainer(beta=1.0, lr=0.1, runs=5):
+    """Seconds for the NumPy DPO trainer to bring the toy policy within TV 1e-3 of π* (median of runs).
+
+    Expected preferences (the infinite-data limit) from the π_ref start; the number of Adam steps
+    needed is found first, then a run of exactly that many steps is timed.
+    """
+    import dpo_toy
+    from dpo_toy import training
+
+    toy = dpo_toy.capital_of_france()
+    pairs = training.expected_pairs(toy)
+    target = dpo_toy.optimal_policy(toy.pi_ref, toy.rewards, beta)
+    probe = training.train_dpo(toy, pairs, beta, steps=2000, lr=lr)
+    close = training.total_variation(probe.policies, target) < 1e-3
+    if not close.any():
+        raise RuntimeError("the trainer did not reach TV < 1e-3 of π* in 2000 steps")
+    steps = int(np.argmax(close))
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run = training.train_dpo(toy, pairs, beta, steps=steps, lr=lr, record_every=steps)
+        times.append(time.perf_counter() - start)
+    return {
+        "steps": steps,
+        "median": statistics.median(times),
+        "tv": float(training.total_variation(run.final, target)),
+    }
+
+
 # --- 3. import time ------------------------------------------------------------------------------
 
 
@@ -189,7 +220,7 @@ def row(name, value, baseline="", ratio="", target="", ok=None):
     return {"name": name, "value": value, "baseline": baseline, "ratio": ratio, "target": target, "status": status}
 
 
-def rows(nb, plot, table, imp):
+def rows(nb, plot, table, imp, trainer):
     """The table: measured value, same-run baseline, ratio, target and verdict."""
     suite, floor = nb["suite"], nb["floor"]
     slider = lambda name, ms: row(name, f"{ms:.1f} ms", target="<= 30 ms", ok=ms <= 30)
@@ -213,6 +244,12 @@ def rows(nb, plot, table, imp):
         row("nbval result, floor", floor["summary"], target="all pass", ok=floor["returncode"] == 0),
         slider("β slider update (median)", plot["median"] * 1e3),
         slider("β slider + table (median)", table["median"] * 1e3),
+        row(
+            f"DPO trainer to π*, {trainer['steps']} steps",
+            f"{trainer['median']:.3f} s",
+            target="<= 0.2 s",
+            ok=trainer["median"] <= 0.2 and trainer["tv"] < 1e-3,
+        ),
         row(
             f"import dpo_toy (median of {imp['runs']})",
             f"{imp['dpo_toy']:.3f} s",
@@ -248,12 +285,14 @@ def main():
     imp = bench_imports()
     print("measuring the β slider...", file=sys.stderr)
     plot, table = bench_slider(show_table=False), bench_slider(show_table=True)
+    print("measuring the DPO trainer...", file=sys.stderr)
+    trainer = bench_trainer()
     print("measuring the notebook suite and its floor (about a minute)...", file=sys.stderr)
     nb = bench_notebooks()
-    report = rows(nb, plot, table, imp)
+    report = rows(nb, plot, table, imp, trainer)
     print_report(info, report)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    raw = {"notebooks": nb, "slider": {"plot": plot, "plot_and_table": table}, "import": imp}
+    raw = {"notebooks": nb, "slider": {"plot": plot, "plot_and_table": table}, "trainer": trainer, "import": imp}
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     RESULTS.write_text(json.dumps({"time": stamp, "machine": info, "rows": report, "raw": raw}, indent=2) + "\n")
     print(f"\nwritten to {RESULTS.relative_to(ROOT)}")

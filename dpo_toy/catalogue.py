@@ -480,13 +480,7 @@ EXERCISES = {
                     lambda pc, pr, rc, rr, b: _margins(pc, pr, 0 * rc, 0 * rr, b),
                 ),
             ),
-            arg_names=(
-                "policy_chosen_logps",
-                "policy_rejected_logps",
-                "ref_chosen_logps",
-                "ref_rejected_logps",
-                "beta",
-            ),
+            arg_names=(*losses.LOGPS_NAMES, "beta"),
         ),
         Exercise(
             "5.2",
@@ -521,13 +515,7 @@ EXERCISES = {
                 ),
             ),
             "np.log(sigmoid(z)) is log(0) = -inf for z = -1000. Use -np.logaddexp(0, -z) for -log sigma(z)",
-            arg_names=(
-                "policy_chosen_logps",
-                "policy_rejected_logps",
-                "ref_chosen_logps",
-                "ref_rejected_logps",
-                "beta",
-            ),
+            arg_names=(*losses.LOGPS_NAMES, "beta"),
         ),
     )
 }

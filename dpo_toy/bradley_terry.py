@@ -76,6 +76,7 @@ def _relative_gradient(grad, c):
 
 
 def _dense_hessian(c, weights, l2):
+    """The penalised NLL's Hessian: the Laplacian of the pair weights plus 2·l2 on the diagonal."""
     n = c.n_players
     h = np.zeros((n, n))
     h.flat[c.i * n + c.j] = -weights

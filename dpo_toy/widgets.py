@@ -152,6 +152,7 @@ class StrengthPlot(_BlittedFigure):
         return self._blit()
 
     def heights(self):
+        """The bar heights as drawn (what the tests compare with the fit)."""
         return np.array([bar.get_height() for bar in self.bars])
 
 

@@ -117,6 +117,32 @@ def _log_ratio_difference(policy_chosen_logps, policy_rejected_logps, ref_chosen
     return (pc - rc) - (pr - rr)
 
 
+def _loss_and_slope(h, beta, label_smoothing, loss_type, *, value=True, slope=True):
+    """Per-pair losses and their derivatives ∂loss/∂h, from validated log-ratio differences ``h``.
+
+    The one place the three formulas live: :func:`dpo_loss`, :func:`dpo_loss_grad` and the toy
+    trainer (which validates once, then calls this every step) all use it.
+    """
+    b = h.dtype.type(beta)
+    z = h * b
+    losses = dh = None
+    if loss_type == "sigmoid":
+        eps = h.dtype.type(label_smoothing)
+        log_sig, log_sig_neg = _log_sigmoid(z), _log_sigmoid(-z)
+        if value:
+            losses = -(1 - eps) * log_sig - eps * log_sig_neg
+        if slope:
+            sig_neg = np.exp(log_sig_neg)  # σ(−z)
+            dh = -b * ((1 - eps) * sig_neg - eps * (1 - sig_neg))
+    elif loss_type == "ipo":
+        gap = h - h.dtype.type(1 / (2 * beta))
+        losses, dh = gap**2, 2 * gap
+    else:
+        losses = np.maximum(0, 1 - z)
+        dh = np.where(1 - z > 0, -b, h.dtype.type(0))  # the subgradient torch.relu uses at 0
+    return losses, dh
+
+
 def dpo_loss(
     policy_chosen_logps,
     policy_rejected_logps,
@@ -153,14 +179,7 @@ def dpo_loss(
     beta = check_beta(beta)
     _check_options(reduction, loss_type, label_smoothing)
     h = _log_ratio_difference(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
-    z = h * h.dtype.type(beta)
-    if loss_type == "sigmoid":
-        eps = h.dtype.type(label_smoothing)
-        losses = -(1 - eps) * _log_sigmoid(z) - eps * _log_sigmoid(-z)
-    elif loss_type == "ipo":
-        losses = (h - h.dtype.type(1 / (2 * beta))) ** 2
-    else:
-        losses = np.maximum(0, 1 - z)
+    losses, _ = _loss_and_slope(h, beta, label_smoothing, loss_type, slope=False)
     return _reduce(losses, reduction)
 
 
@@ -192,16 +211,7 @@ def dpo_loss_grad(
     beta = check_beta(beta)
     _check_options(reduction, loss_type, label_smoothing)
     h = _log_ratio_difference(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
-    b = h.dtype.type(beta)
-    z = h * b
-    if loss_type == "sigmoid":
-        eps = h.dtype.type(label_smoothing)
-        sig_neg = np.exp(_log_sigmoid(-z))  # σ(−z)
-        dh = -b * ((1 - eps) * sig_neg - eps * (1 - sig_neg))
-    elif loss_type == "ipo":
-        dh = 2 * (h - h.dtype.type(1 / (2 * beta)))
-    else:
-        dh = np.where(1 - z > 0, -b, h.dtype.type(0))  # the subgradient torch.relu uses at 0
+    _, dh = _loss_and_slope(h, beta, label_smoothing, loss_type, value=False)
     if reduction == "mean":
         dh = dh / h.dtype.type(h.size)
     return dh, -dh, -dh, dh

@@ -1,4 +1,4 @@
-r"""The β slider, in three layers: pure compute → a plot that updates its artists → widget wiring.
+r"""The sliders, in three layers: pure compute → a plot that updates its artists → widget wiring.
 
 Only the last layer touches ipywidgets, so the first two are tested without a kernel. The plot
 is drawn by Matplotlib's Agg backend into a PNG shown by an ``ipywidgets.Image``: no pyplot
@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from . import policy
+from . import policy, training
 
 # --- layer 1: compute ---------------------------------------------------------------------------
 
@@ -43,6 +43,40 @@ def policy_state(toy, beta):
     kl = policy.kl_divergence(pi_star, toy.pi_ref)
     reward = policy.expected_reward(pi_star, toy.rewards)
     return PolicyState(float(beta), pi_star, kl, reward, reward - float(beta) * kl)
+
+
+@dataclass(frozen=True)
+class TrainingState:
+    """A DPO run at one β next to its target π*: what the retraining slider shows."""
+
+    beta: float
+    run: training.TrainingRun  # π_θ after every step
+    pi_star: np.ndarray  # the closed-form optimum for the true rewards at this β
+    tv: np.ndarray  # (steps + 1,) total variation between π_θ and π* after each step
+
+    @property
+    def pi_theta(self):
+        """π_θ after the last step."""
+        return self.run.final
+
+    def readout(self):
+        """One line with fixed precision, for the widget and for stable notebook output."""
+        return (
+            f"β = {self.beta:.4f}   after {self.run.steps[-1]} Adam steps: "
+            f"DPO loss = {self.run.losses[-1]:.4f}   TV(π_θ, π*) = {self.tv[-1]:.1e}"
+        )
+
+
+def training_state(toy, pairs, beta, *, steps=300, lr=0.2, loss_type="sigmoid", label_smoothing=0.0):
+    """Train a tabular policy from π_ref on ``pairs`` at ``beta`` (NumPy trainer) and compare it with π*.
+
+    The defaults reach TV < 1e-3 on the toy's expected preferences for every β in [0.05, 10].
+    """
+    run = training.train_dpo(
+        toy, pairs.merged(), beta, steps=steps, lr=lr, loss_type=loss_type, label_smoothing=label_smoothing
+    )
+    pi_star = policy.optimal_policy(toy.pi_ref, toy.rewards, beta)
+    return TrainingState(float(beta), run, pi_star, training.total_variation(run.policies, pi_star))
 
 
 # --- layer 2: plot ------------------------------------------------------------------------------
@@ -154,6 +188,52 @@ class StrengthPlot(_BlittedFigure):
     def heights(self):
         """The bar heights as drawn (what the tests compare with the fit)."""
         return np.array([bar.get_height() for bar in self.bars])
+
+
+class TrainingPlot(_BlittedFigure):
+    """Bars of π_ref and the DPO-trained π_θ with π* marked (left); TV(π_θ, π*) per step (right)."""
+
+    def __init__(self, toy, steps, figsize=(9.0, 3.4), dpi=80):
+        super().__init__(figsize, dpi)
+        self.ax_bars, self.ax_tv = self.figure.subplots(1, 2, width_ratios=(1.3, 1.0))
+        x = np.arange(len(toy))
+        self.ax_bars.bar(x - 0.2, toy.pi_ref, 0.4, color="0.75", label="π_ref")
+        self.theta_bars = self.ax_bars.bar(x + 0.2, toy.pi_ref, 0.4, color="tab:orange", label="π_θ (DPO)")
+        (self.star_marks,) = self.ax_bars.plot(
+            x + 0.2, toy.pi_ref, "_", color="k", ms=22, mew=2.5, label="π* (closed form)"
+        )
+        self.theta_labels = [self.ax_bars.text(i + 0.2, 0, "", ha="center", va="bottom", fontsize=8) for i in x]
+        self.ax_bars.set_xticks(x, [_wrap(r) for r in toy.responses], fontsize=8)
+        self.ax_bars.set_ylim(0, 1.12)
+        self.ax_bars.set_ylabel("probability")
+        self.ax_bars.legend(loc="upper right", fontsize=8)
+        self.ax_bars.set_title("π_ref, DPO-trained π_θ, and π*", fontsize=10)
+
+        self.ax_tv.axhline(1e-3, color="0.5", ls="--", lw=1, label="TV = 1e-3")
+        (self.tv_line,) = self.ax_tv.plot([], [], color="tab:orange", lw=1.5, label="TV(π_θ, π*)")
+        self.ax_tv.set_yscale("log")
+        self.ax_tv.set_xlim(0, steps)
+        self.ax_tv.set_ylim(1e-7, 1.0)
+        self.ax_tv.set_xlabel("Adam step")
+        self.ax_tv.set_ylabel("total variation to π*")
+        self.ax_tv.legend(loc="upper right", fontsize=8)
+        self.ax_tv.set_title("distance to π* during training", fontsize=10)
+        self.figure.subplots_adjust(left=0.07, right=0.98, bottom=0.14, top=0.9, wspace=0.25)
+        self._freeze([*self.theta_bars, *self.theta_labels, self.star_marks, self.tv_line])
+
+    def update(self, state):
+        """Move the π_θ bars, the π* marks and the TV curve to ``state`` (a :class:`TrainingState`)."""
+        for bar, label, p in zip(self.theta_bars, self.theta_labels, state.pi_theta):
+            bar.set_height(p)
+            label.set_y(p + 0.01)
+            label.set_text(f"{p:.3f}")
+        self.star_marks.set_ydata(state.pi_star)
+        self.tv_line.set_data(state.run.steps, np.maximum(state.tv, 1e-12))
+        return self._blit()
+
+    def theta_heights(self):
+        """The π_θ bar heights as drawn (what the tests compare with the trained policy)."""
+        return np.array([bar.get_height() for bar in self.theta_bars])
 
 
 # --- layer 3: wiring ----------------------------------------------------------------------------
@@ -268,6 +348,68 @@ class PriorExplorer:
         self.image.value = self.plot.update(elo).to_png()
         self.elo = elo
         return fit
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+
+class DPOExplorer:
+    """A β slider that retrains DPO from π_ref on every move and shows the result next to π*.
+
+    Parameters
+    ----------
+    toy : ToyPrompt
+        The prompt, its responses, π_ref and true rewards.
+    data : PreferencePairs or dict of str to PreferencePairs, optional
+        The preference data (default: the toy's expected preferences). With several named
+        datasets, a menu switches between them.
+    beta : float
+        Starting β.
+    beta_range : (float, float)
+        Slider limits (log scale).
+    steps, lr, loss_type, label_smoothing
+        As in :func:`training_state`.
+    """
+
+    def __init__(
+        self, toy, data=None, beta=0.5, beta_range=(0.05, 10.0), *, steps=300, lr=0.2, loss_type="sigmoid",
+        label_smoothing=0.0,
+    ):  # fmt: skip
+        import ipywidgets as w
+
+        self.toy = toy
+        if data is None:
+            data = {"expected preferences": training.expected_pairs(toy)}
+        elif isinstance(data, training.PreferencePairs):
+            data = {"preference pairs": data}
+        if not data:
+            raise ValueError("data must hold at least one set of preference pairs")
+        self.datasets = {name: pairs.merged() for name, pairs in data.items()}
+        self._options = dict(steps=steps, lr=lr, loss_type=loss_type, label_smoothing=label_smoothing)
+        lo, hi = np.log10(beta_range[0]), np.log10(beta_range[1])
+        self.slider = w.FloatLogSlider(
+            value=beta, base=10, min=lo, max=hi, step=0.05, description="β",
+            readout_format=".3f", layout=w.Layout(width="560px"),
+        )  # fmt: skip
+        self.menu = w.Dropdown(options=list(self.datasets), description="data")
+        self.readout = w.HTML()
+        self.plot = TrainingPlot(toy, steps)
+        self.image = w.Image(format="png")
+        controls = [self.slider, self.menu] if len(self.datasets) > 1 else [self.slider]
+        self.widget = w.VBox([*controls, self.readout, self.image])
+        self.slider.observe(lambda change: self.update(change["new"]), names="value")
+        self.menu.observe(lambda change: self.update(self.slider.value), names="value")
+        self.update(beta)
+
+    def update(self, beta):
+        """Retrain at ``beta`` on the selected data and redraw (what moving the slider calls)."""
+        state = training_state(self.toy, self.datasets[self.menu.value], beta, **self._options)
+        self.readout.value = f'<code style="white-space: pre">{state.readout()}</code>'
+        self.image.value = self.plot.update(state).to_png()
+        self.state = state
+        return state
 
     def _ipython_display_(self):
         from IPython.display import display

@@ -23,6 +23,8 @@ SOLUTIONS = {
     "4.2": d.reward_model_loss_grad,
     "5.1": lambda pc, pr, rc, rr, b: b * ((pc - rc) - (pr - rr)),
     "5.2": d.dpo_loss,
+    "6.1": lambda pc, pr, rc, rr, b: d.dpo_loss_grad(pc, pr, rc, rr, b)[:2],
+    "6.2": lambda pc, pr, rc, rr, b: d.dpo_loss(pc, pr, rc, rr, b, loss_type="ipo"),
 }
 
 
@@ -110,6 +112,36 @@ LEARNER_MISTAKES = [
         "sign",
     ),
 ]
+
+
+def _h(pc, pr, rc, rr):
+    return (pc - rc) - (pr - rr)
+
+
+def _learner_dpo_grad(pc, pr, rc, rr, b):
+    with np.errstate(over="ignore"):
+        g = -b / (1 + np.exp(b * _h(pc, pr, rc, rr))) / pc.size  # -beta sigma(-z) / n
+    return g, -g
+
+
+LEARNER_MISTAKES += [
+    (
+        "6.1",
+        lambda pc, pr, rc, rr, b: (
+            -b * np.exp(-b * _h(pc, pr, rc, rr)) / (1 + np.exp(-b * _h(pc, pr, rc, rr))) / pc.size,
+            b * np.exp(-b * _h(pc, pr, rc, rr)) / (1 + np.exp(-b * _h(pc, pr, rc, rr))) / pc.size,
+        ),
+        "unstable",
+    ),
+    ("6.1", lambda pc, pr, rc, rr, b: tuple(-g for g in _learner_dpo_grad(pc, pr, rc, rr, b)), "sign"),
+    ("6.2", lambda pc, pr, rc, rr, b: np.mean((_h(pc, pr, rc, rr) - 1 / b) ** 2), "target 1/beta"),
+    ("6.2", lambda pc, pr, rc, rr, b: np.sum((_h(pc, pr, rc, rr) - 1 / (2 * b)) ** 2), "sum"),
+]
+
+
+def test_learner_dpo_gradient_written_by_hand_passes():
+    """A hand-written gradient with a stable sigma(-z) passes 6.1, the extreme case included."""
+    assert check("6.1", _learner_dpo_grad).status == PASSED
 
 
 @pytest.mark.parametrize("exercise_id, fn, name", LEARNER_MISTAKES, ids=[f"{e}-{n}" for e, _, n in LEARNER_MISTAKES])

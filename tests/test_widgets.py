@@ -7,7 +7,16 @@ import pytest
 from PIL import Image
 
 import dpo_toy as d
-from dpo_toy.widgets import BetaExplorer, PolicyPlot, PriorExplorer, StrengthPlot, policy_state
+from dpo_toy import training
+from dpo_toy.widgets import (
+    BetaExplorer,
+    DPOExplorer,
+    PolicyPlot,
+    PriorExplorer,
+    StrengthPlot,
+    policy_state,
+    training_state,
+)
 
 TOY = d.capital_of_france()
 
@@ -111,3 +120,49 @@ def test_prior_slider_refits_and_redraws():
     np.testing.assert_allclose(explorer.plot.heights(), np.minimum(expected, top))
     k = avro.index("Paul Keres")
     assert explorer.elo[k] > before[k] + 500 and "Paul Keres" in explorer.readout.value
+
+
+@pytest.mark.parametrize("beta", np.geomspace(0.05, 10.0, 7))
+def test_retraining_defaults_reach_pi_star_across_the_slider(beta):
+    """The retraining slider's defaults (300 Adam steps, lr 0.2) land within TV 1e-3 of pi* at every beta."""
+    state = training_state(TOY, training.expected_pairs(TOY), beta)
+    pi_star = d.optimal_policy(TOY.pi_ref, TOY.rewards, beta)
+    assert training.total_variation(state.pi_theta, pi_star) < 1e-3
+    np.testing.assert_allclose(state.tv, training.total_variation(state.run.policies, pi_star))
+
+
+def test_training_state_is_the_trainer_on_merged_pairs():
+    """Merging duplicate pairs into weights changes nothing: the state equals train_dpo on the raw pairs."""
+    pairs = training.sample_pairs(TOY, 400, seed=3)
+    state = training_state(TOY, pairs, 0.7, steps=50, lr=0.1)
+    direct = training.train_dpo(TOY, pairs, 0.7, steps=50, lr=0.1)
+    np.testing.assert_allclose(state.run.policies, direct.policies, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(state.run.losses, direct.losses, rtol=1e-12)
+
+
+def test_dpo_slider_retrains_and_redraws():
+    """Setting beta retrains: drawn bars = a fresh NumPy run, black marks = pi*, the TV curve = the run's TV."""
+    explorer = DPOExplorer(TOY, beta=1.0)
+    before_png = explorer.image.value
+    explorer.slider.value = 0.2
+    beta = explorer.slider.value
+    run = training.train_dpo(TOY, training.expected_pairs(TOY), beta, steps=300, lr=0.2)
+    np.testing.assert_allclose(explorer.plot.theta_heights(), run.final, atol=1e-12)
+    np.testing.assert_allclose(explorer.plot.star_marks.get_ydata(), d.optimal_policy(TOY.pi_ref, TOY.rewards, beta))
+    np.testing.assert_allclose(explorer.plot.tv_line.get_ydata(), np.maximum(explorer.state.tv, 1e-12))
+    assert explorer.image.value != before_png and f"{beta:.4f}" in explorer.readout.value
+
+
+def test_dpo_slider_switches_data():
+    """With several datasets a menu appears; deterministic data keeps pi_theta far from pi* at any beta."""
+    always = training.PreferencePairs(np.zeros(20, int), np.ones(20, int), np.ones(20))
+    explorer = DPOExplorer(TOY, {"expected": training.expected_pairs(TOY), "always": always}, beta=2.0)
+    assert explorer.menu in explorer.widget.children
+    near = explorer.state.tv[-1]
+    explorer.menu.value = "always"
+    assert near < 1e-3 < 0.1 < explorer.state.tv[-1]
+    assert explorer.state.pi_theta[1] < 0.05 < explorer.state.pi_star[1]
+    single = DPOExplorer(TOY, always)
+    assert single.menu not in single.widget.children
+    with pytest.raises(ValueError, match="data"):
+        DPOExplorer(TOY, {})

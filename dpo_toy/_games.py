@@ -52,10 +52,11 @@ def as_games(player_a, player_b, score_a, n_players):
         n_players = highest + 1
     elif highest >= n_players:
         raise ValueError(f"player index {highest} is out of range for n_players={n_players}")
-    if np.any(a == b):
-        k = int(np.flatnonzero(a == b)[0])
+    same = a == b
+    if same.any():
+        k = int(np.flatnonzero(same)[0])
         raise ValueError(f"game {k}: player {a[k]} plays themself; each game needs two different players")
-    return a.astype(np.int64), b.astype(np.int64), score, int(n_players)
+    return a.astype(np.int64, copy=False), b.astype(np.int64, copy=False), score, int(n_players)
 
 
 def count_pairs(player_a, player_b, score_a, n_players=None):
@@ -64,9 +65,9 @@ def count_pairs(player_a, player_b, score_a, n_players=None):
     ``bincount`` over pair keys when a table of all n_players² pairs is small, otherwise one sort.
     """
     a, b, score, n = as_games(player_a, player_b, score_a, n_players)
-    flip = a > b
-    key = np.where(flip, b, a) * n + np.where(flip, a, b)  # lower index * n + higher index
-    score_lo = np.where(flip, 1.0 - score, score)  # the lower-numbered player's score
+    lo = np.minimum(a, b)
+    key = lo * n + np.maximum(a, b)  # lower index * n + higher index
+    score_lo = np.where(a == lo, score, 1.0 - score)  # the lower-numbered player's score
     if n * n <= max(4 * key.size, 1 << 22):
         games = np.bincount(key, minlength=n * n)
         pairs = np.flatnonzero(games)
@@ -84,7 +85,7 @@ def count_pairs(player_a, player_b, score_a, n_players=None):
         games = np.bincount(group, runs)
         scores = np.bincount(group, runs * half_points / 2)
         draws = np.bincount(group, runs * (half_points == 1))
-    i, j = pairs // n, pairs % n
+    i, j = np.divmod(pairs, n)
     player_games = np.bincount(i, games, n) + np.bincount(j, games, n)
     player_score = np.bincount(i, scores, n) + np.bincount(j, games - scores, n)
     return PairCounts(n, i, j, games, scores, draws, player_games, player_score)

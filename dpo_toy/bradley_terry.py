@@ -47,13 +47,40 @@ def win_probability(s_i, s_j):
 # --- the objective and its derivatives --------------------------------------------------------------
 
 
+_SPREAD_MAX = 600.0
+"""Strength spreads (nats) up to which :func:`_evaluate` may use e^{s} per player: e^{-600} is a
+normal float64, so no π underflows to 0."""
+
+
 def _evaluate(s, c, l2):
     """Penalised NLL, its gradient, and the per-pair Hessian weights games·σ(d)·σ(−d), in one pass.
 
-    With d = s_i − s_j and q = σ(|d|) (never overflows): σ(d) = q or 1 − q by the sign of d,
-    log σ(d) = min(d, 0) + log q, and
+    With π = e^{s − max s}, one exp per *player*: σ(s_i − s_j) = π_i / t and σ(s_j − s_i) = π_j / t
+    with t = π_i + π_j, and a pair's NLL is games·log t − score·log π_i − (games − score)·log π_j.
+    Summed over pairs, the log π terms collapse to per-player totals, so each pair costs one
+    division and one log. (Float64 exp and log cost ~10 ns each here; they dominate a Newton step.)
+    Spreads beyond ``_SPREAD_MAX`` would underflow π and take :func:`_evaluate_per_pair` instead.
+    """
+    top = s.max()
+    if top - s.min() > _SPREAD_MAX:
+        return _evaluate_per_pair(s, c, l2)
+    pi = np.exp(s - top)
+    pi_i, pi_j = pi[c.i], pi[c.j]
+    t = pi_i + pi_j
+    p_i = pi_i / t  # σ(s_i − s_j)
+    # Σ_pairs [score·log π_i + (games − score)·log π_j] = Σ_players score_p·(s_p − top)
+    nll = c.games @ np.log(t) - c.player_score @ (s - top) + l2 * (s @ s)
+    residual = c.score - c.games * p_i
+    n = c.n_players
+    grad = np.bincount(c.j, residual, n) - np.bincount(c.i, residual, n) + 2 * l2 * s
+    return float(nll), grad, c.games * p_i * (pi_j / t)
+
+
+def _evaluate_per_pair(s, c, l2):
+    """:func:`_evaluate` for any spread: with d = s_i − s_j and q = σ(|d|), which never overflows.
+
+    σ(d) = q or 1 − q by the sign of d, log σ(d) = min(d, 0) + log q, and
     score·log σ(d) + (games − score)·log σ(−d) = games·log σ(d) − (games − score)·d.
-    One exp and one log per pair: these dominate the cost of a Newton step.
     """
     d = s[c.i] - s[c.j]  # (n_pairs,)
     q = 1.0 / (1.0 + np.exp(-np.abs(d)))
@@ -300,8 +327,9 @@ def fit(
         if n <= DENSE_SOLVE_MAX:
             # The NLL is flat along "everyone +1"; adding 11ᵀ/n fixes that direction (s stays centred).
             step = np.linalg.solve(_dense_hessian(c, weights, l2) + 1.0 / n, -grad)
-        else:  # inexact Newton: CG to a relative residual ~ the gradient size keeps convergence quadratic
-            step = _cg_solve(c, weights, l2, -grad, rtol=min(0.1, rel))
+        else:  # inexact Newton: CG to a relative residual ~ the gradient size keeps convergence quadratic,
+            # but no tighter than the next step needs to bring the gradient below tol.
+            step = _cg_solve(c, weights, l2, -grad, rtol=min(0.1, max(rel, 0.1 * tol / rel)))
         t, (f, grad, weights) = _line_search(lambda x: _evaluate(x, c, l2), s, f, grad, step)
         s = s + t * step
         if callback is not None:

@@ -79,6 +79,24 @@ def test_gradient_and_hessian_match_finite_differences():
     np.testing.assert_allclose(bt._dense_hessian(c, weights, 0.1), numeric, atol=1e-5)
 
 
+@pytest.mark.parametrize("spread", [0.1, 5.0, 80.0, 2000.0])
+def test_both_evaluation_paths_match_the_brute_force_nll(spread):
+    """e^s per player (spreads up to 600 nats) and the per-pair fallback give the same NLL, gradient, weights.
+
+    The reference is the game-by-game log-likelihood with a stable log-sigmoid (no counting, no e^s).
+    """
+    a, b, score = small_data(5)
+    c = bt.count_pairs(a, b, score, 6)
+    s = np.linspace(-0.5, 0.5, 6) * spread
+    brute = -bt.log_likelihood(s, a, b, score) + 0.1 * (s @ s)
+    fast, slow = bt._evaluate(s, c, 0.1), bt._evaluate_per_pair(s, c, 0.1)
+    np.testing.assert_allclose([fast[0], slow[0]], brute, rtol=1e-12)
+    np.testing.assert_allclose(fast[1], slow[1], rtol=1e-10, atol=1e-12)
+    # games·σ·(1 − σ): the per-pair path loses weights below ~1e-16 to rounding in 1 − σ; e^s keeps them.
+    np.testing.assert_allclose(fast[2], slow[2], rtol=1e-10, atol=1e-15)
+    assert np.isfinite(fast[0]) and np.isfinite(fast[1]).all()
+
+
 def test_conjugate_gradient_path_equals_dense_path(monkeypatch):
     """The large-n solver (CG on pairs) lands on the same strengths as the dense solve."""
     sim = bt.simulate(300, 20_000, seed=5, opponents=8)

@@ -8,13 +8,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS := notebooks,torch,dev,bench
 PORT   ?= 8888
+APP_PORT ?= 8866
 NBVAL  := --nbval --nbval-current-env --nbval-cell-timeout=120 --nbval-sanitize-with nbval-sanitize.cfg
 
 # No browser pop-up without a display; JupyterLab refuses to run as root without --allow-root.
 LAB_FLAGS := --ip=127.0.0.1 --port=$(PORT) $(if $(DISPLAY),,--no-browser) \
              $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup lab test lint unit notebooks learner bench lock clean
+.PHONY: setup lab test lint unit notebooks learner bench html app lock clean
 
 setup: $(STAMP)
 
@@ -28,10 +29,10 @@ lab: setup
 	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_start_here.ipynb $(LAB_FLAGS)
 
 test: setup lint
-	$(BIN)/python -m pytest $(NBVAL) tests notebooks
+	$(BIN)/python -m pytest $(NBVAL) tests notebooks app
 
 lint: setup
-	$(BIN)/ruff check dpo_toy tests benchmarks notebooks
+	$(BIN)/ruff check dpo_toy tests benchmarks notebooks app
 	$(BIN)/ruff format --check dpo_toy tests benchmarks
 
 # Unit tests only (no notebooks): the fast loop while editing the package.
@@ -49,6 +50,14 @@ learner: setup
 bench: setup
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bradley_terry.py
+
+# The course as a static site (executed notebooks, no kernel needed): build/site/index.html.
+html: setup
+	$(BIN)/python -m dpo_toy.site
+
+# The classroom β explorer without code cells (Voilà), on 127.0.0.1; it prints its URL.
+app: setup
+	$(BIN)/voila app/classroom.ipynb --Voila.ip=127.0.0.1 --port=$(APP_PORT) $(if $(DISPLAY),,--no-browser)
 
 # Refresh requirements-lock.txt after changing the ranges in pyproject.toml.
 lock:

@@ -186,9 +186,13 @@ def execute(path, timeout=120, attempts=2):
     return path
 
 
+APP = ROOT / "app"
+"""The classroom explorer (``make app``): a dashboard notebook, stored executed like the chapters."""
+
+
 def all_notebooks():
-    """Every stored notebook, learner edition first, in course order."""
-    return sorted(NOTEBOOKS.glob("*.ipynb")) + sorted(SOLUTIONS.glob("*.ipynb"))
+    """Every stored notebook: learner edition, solution edition (in course order), then the app."""
+    return sorted(NOTEBOOKS.glob("*.ipynb")) + sorted(SOLUTIONS.glob("*.ipynb")) + sorted(APP.glob("*.ipynb"))
 
 
 def main(argv=None):

@@ -263,10 +263,12 @@ class BoostTable:
         return "\n".join([f"beta = {_fmt(self.beta)}", row(header), rule, *map(row, body), rule, row(footer)])
 
     def _repr_html_(self):
+        from html import escape  # responses are text: "<every other string>" is not a tag
+
         header, body, footer = self._cells()
-        th = "".join(f"<th>{h}</th>" for h in header)
-        trs = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>" for cells in body)
-        tf = "<tr>" + "".join(f"<td><b>{c}</b></td>" for c in footer) + "</tr>"
+        th = "".join(f"<th>{escape(h)}</th>" for h in header)
+        trs = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>" for cells in body)
+        tf = "<tr>" + "".join(f"<td><b>{escape(c)}</b></td>" for c in footer) + "</tr>"
         return (
             f"<table><caption>&beta; = {_fmt(self.beta)}</caption>"
             f"<thead><tr>{th}</tr></thead><tbody>{trs}{tf}</tbody></table>"

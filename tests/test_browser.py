@@ -173,3 +173,106 @@ def test_slider_moves_plot_and_numbers_in_jupyterlab(jupyterlab):
     for beta, kl, reward in (before, after):  # the numbers shown are the library's, for the β shown
         state = policy_state(toy, beta)
         np.testing.assert_allclose([kl, reward], [state.kl, state.expected_reward], atol=6e-4)
+
+
+APP = ROOT / "app" / "classroom.ipynb"
+DPO_READOUT = re.compile(r"β = (\S+)\s+after (\d+) Adam steps: DPO loss = (\S+)\s+TV\(π_θ, π\*\) = (\S+)")
+
+
+@pytest.fixture
+def voila_app(tmp_path):
+    """``make app``'s server (Voilà on app/classroom.ipynb), on 127.0.0.1 and a free port."""
+    _require_browser()
+    env = dict(os.environ)
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR"):
+        env[name] = str(tmp_path / name.lower())
+    port = _free_port()
+    log = open(tmp_path / "voila.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "voila", str(APP), "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}voila/static/", timeout=2)
+                break
+            except urllib.error.HTTPError:
+                break  # the server answers (a 404 for a folder is fine): it is up
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"Voilà did not start:\n{(tmp_path / 'voila.log').read_text()}") from None
+                time.sleep(0.3)
+        yield url, tmp_path
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def _codes(page):
+    return page.locator(".widget-html-content code").all_inner_texts()
+
+
+def test_classroom_app_sliders_respond_in_voila(voila_app):
+    """The app shows no code; → on the β slider and ← on the DPO slider change numbers and plots, correctly."""
+    from playwright.sync_api import sync_playwright
+
+    url, tmp_path = voila_app
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    toy = d.capital_of_france()
+    with sync_playwright() as p:
+        browser = p.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "chromium"), executable_path=CHROMIUM, headless=True,
+            args=CHROMIUM_FLAGS, viewport={"width": 1280, "height": 1400},
+        )  # fmt: skip
+        try:
+            page = browser.new_page()
+            page.goto(url, timeout=90_000)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('.widget-image')].filter(i => i.src.startsWith('blob:')).length"
+                " >= 2",
+                timeout=90_000,
+            )
+            text = page.inner_text("body")
+            assert "import dpo_toy" not in text and "DPOExplorer(" not in text, "the app must hide code"
+            assert page.locator(".widget-html-content table").count() == 1, "the boost-factor table is shown"
+            page.screenshot(path=str(SHOTS / "app_before.png"), full_page=True)
+            beta_before, dpo_before = _codes(page)[:2]
+            images_before = [img.get_attribute("src") for img in page.locator(".widget-image").all()]
+
+            handles = page.locator(".noUi-handle")
+            handles.nth(0).focus()
+            for _ in range(6):
+                page.keyboard.press("ArrowRight")
+            handles.nth(1).focus()
+            for _ in range(4):
+                page.keyboard.press("ArrowLeft")
+            page.wait_for_function(
+                "(old) => { const c = [...document.querySelectorAll('.widget-html-content code')];"
+                " return c.length >= 2 && c[0].innerText !== old[0] && c[1].innerText !== old[1]; }",
+                arg=[beta_before, dpo_before],
+                timeout=30_000,
+            )
+            page.wait_for_function(
+                "(old) => { const i = [...document.querySelectorAll('.widget-image')];"
+                " return i[0].src !== old[0] && i[1].src !== old[1]; }",
+                arg=images_before[:2],
+            )
+            beta_after, dpo_after = _codes(page)[:2]
+            page.screenshot(path=str(SHOTS / "app_after.png"), full_page=True)
+        finally:
+            browser.close()
+
+    before, after = (tuple(float(x) for x in READOUT.search(t).groups()) for t in (beta_before, beta_after))
+    assert after[0] > before[0] and after[1] < before[1], f"β up must mean KL down: {before} -> {after}"
+    state = policy_state(toy, after[0])
+    np.testing.assert_allclose([after[1], after[2]], [state.kl, state.expected_reward], atol=6e-4)
+    dpo = [DPO_READOUT.search(t).groups() for t in (dpo_before, dpo_after)]
+    assert float(dpo[1][0]) < float(dpo[0][0]), "← must lower β in the DPO explorer"
+    assert all(float(tv) < 1e-3 for *_, tv in dpo), f"DPO on expected preferences must land on π*: {dpo}"

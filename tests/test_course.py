@@ -52,7 +52,11 @@ def test_each_chapter_ends_with_at_least_two_checked_exercises(solution):
         assert cells[i + 1].source.startswith("check("), f"cell {i + 1} should check the exercise above it"
 
 
-@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("**/*.ipynb")), ids=lambda p: str(p.relative_to(NOTEBOOKS)))
+@pytest.mark.parametrize(
+    "path",
+    sorted(NOTEBOOKS.glob("**/*.ipynb")) + sorted((ROOT / "app").glob("*.ipynb")),
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
 def test_notebooks_are_stored_executed_and_normalised(path):
     """Every code cell was run, no error is stored, and nothing run-dependent is kept."""
     nb = nbformat.read(path, as_version=4)
@@ -117,3 +121,21 @@ def test_normalise_merges_split_prints_and_clears_volatile_cells():
     nb.cells = [printed, timed]
     normalise(nb)
     assert [o["text"] for o in printed.outputs] == ["1\n2\n"] and timed.outputs == []
+
+
+def test_instructors_guide_covers_every_ready_chapter_and_exercise():
+    """The guide's timing table has one row per ready chapter, and its exercise table lists the catalogue."""
+    from dpo_toy.catalogue import EXERCISES
+
+    guide = (NOTEBOOKS / "INSTRUCTORS.md").read_text()
+    ready = [ch for ch in CHAPTERS if ch.path().exists()]
+    rows = _table_after(guide, "## Chapters: goals and timing")[2:]
+    assert [r.strip("|").split("|")[0].strip() for r in rows] == [f"{ch.stem[:2]} {ch.title}" for ch in ready]
+    exercise_rows = _table_after(guide, "## The exercises")[2:]
+    listed = [r.strip("|").split("|")[0].strip() for r in exercise_rows]
+    assert listed == sorted(EXERCISES, key=lambda k: tuple(map(int, k.split("."))))
+    ascii = str.maketrans({"σ": "sigma", "β": "beta", "π": "pi", "−": "-", "·": "*"})
+    for row in exercise_rows:  # every catalogued mistake of that exercise is named in its row
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        for mistake in EXERCISES[cells[0]].mistakes:
+            assert mistake.name in cells[4].translate(ascii), (cells[0], mistake.name)

@@ -219,6 +219,10 @@ def test_boost_table_text_and_html():
     assert "12.1825" in text and f"{np.exp(2.5):.4f}" == "12.1825"
     assert "inf" not in str(d.boost_table(toy.responses, toy.pi_ref, toy.rewards, 1e-4))
     assert "<table>" in d.boost_table(toy.responses, toy.pi_ref, toy.rewards, 1.0)._repr_html_()
+    assert (
+        "<td>&lt;every other string&gt;</td>"
+        in d.boost_table(toy.responses, toy.pi_ref, toy.rewards, 1.0)._repr_html_()
+    )
 
 
 def test_toy_bucket():

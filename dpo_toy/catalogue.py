@@ -187,6 +187,66 @@ def _ipo_with(target, scale_h=False, power=2):
     return loss
 
 
+def _sequence_cases():
+    """A fixed random TinyLM and three batches; built on first use, since it needs PyTorch."""
+    import torch
+
+    from . import sequences as seq
+
+    vocab = seq.vocabulary()
+    torch.manual_seed(7)
+    model = seq.TinyLM(len(vocab)).eval()
+    france, japan = seq.prompt_for("france"), seq.prompt_for("japan")
+    examples = [
+        seq.PreferenceExample(france, "the capital is paris .", "rome ."),
+        seq.PreferenceExample(japan, "tokyo .", "tokyo is the capital of japan ."),
+    ]
+    return (
+        Case("two pairs, padded to the longest", (model, *seq.collate(examples, vocab).as_tuple())),
+        Case("one pair", (model, *seq.collate(examples[1:], vocab).as_tuple())),
+        Case("two pairs, padded to 24 tokens", (model, *seq.collate(examples, vocab, length=24).as_tuple())),
+    )
+
+
+def _sequence_logps(model, input_ids, attention_mask, completion_mask, *, shift=True, mask=None, average=False):
+    """sequence_logps, or one of its classic bugs (for the mistakes of 7.1)."""
+    import torch
+
+    logits = model(input_ids, attention_mask)
+    log_probs = torch.log_softmax(logits, -1)
+    scored = log_probs[:, :-1] if shift else log_probs[:, 1:]  # unshifted: position t scores its own token
+    token_logps = scored.gather(-1, input_ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+    keep = (completion_mask & attention_mask)[:, 1:] if mask is None else mask(attention_mask, completion_mask)[:, 1:]
+    total = (token_logps * keep).sum(-1)
+    return total / keep.sum(-1) if average else total
+
+
+def _batch_dpo_loss(policy_logps, ref_logps, beta, layout="halves", use_ref=True, reduction="mean"):
+    """The DPO loss from per-row log-probs of a concatenated batch (for exercise 7.2 and its mistakes)."""
+    n = policy_logps.size // 2
+    if layout == "halves":
+        pc, pr, rc, rr = policy_logps[:n], policy_logps[n:], ref_logps[:n], ref_logps[n:]
+    elif layout == "swapped":
+        pr, pc, rr, rc = policy_logps[:n], policy_logps[n:], ref_logps[:n], ref_logps[n:]
+    else:  # interleaved: rows 0, 2, 4, ... read as chosen
+        pc, pr, rc, rr = policy_logps[::2], policy_logps[1::2], ref_logps[::2], ref_logps[1::2]
+    if not use_ref:
+        rc, rr = 0 * rc, 0 * rr
+    return losses.dpo_loss(pc, pr, rc, rr, beta, reduction=reduction)
+
+
+_BATCH_CASES = tuple(
+    Case(label, (-np.abs(_rng.normal(size=2 * n)) * 6 - 1, -np.abs(_rng.normal(size=2 * n)) * 6 - 1, beta))
+    for label, n, beta in (("3 pairs, beta=0.5", 3, 0.5), ("5 pairs, beta=0.1", 5, 0.1), ("2 pairs, beta=1", 2, 1.0))
+)
+
+
+def _reference_sequence_logps(*args):
+    from .sequences import sequence_logps
+
+    return sequence_logps(*args)
+
+
 EXERCISES = {
     ex.id: ex
     for ex in (
@@ -605,6 +665,67 @@ EXERCISES = {
                 ),
             ),
             arg_names=(*losses.LOGPS_NAMES, "beta"),
+        ),
+        Exercise(
+            "7.1",
+            "sequence_logps(model, input_ids, attention_mask, completion_mask) -> one log-prob per row",
+            _reference_sequence_logps,
+            _sequence_cases,
+            (
+                Mistake(
+                    "prompt included",
+                    "you scored the prompt too: only completion tokens (completion_mask) count in log pi(y|x)",
+                    lambda m, i, a, c: _sequence_logps(m, i, a, c, mask=lambda a, c: a),
+                ),
+                Mistake(
+                    "padding included",
+                    "you scored the padding too: multiply by attention_mask (or completion_mask), "
+                    "or a row's value depends on what it was batched with",
+                    lambda m, i, a, c: _sequence_logps(m, i, a, c, mask=lambda a, c: c | ~a),
+                ),
+                Mistake(
+                    "off by one",
+                    "the logits at position t predict token t + 1: score logits[:, :-1] against input_ids[:, 1:]",
+                    lambda m, i, a, c: _sequence_logps(m, i, a, c, shift=False),
+                ),
+                Mistake(
+                    "mean",
+                    "you averaged over tokens; log pi(y|x) is the sum of the token log-probs (chain rule)",
+                    lambda m, i, a, c: _sequence_logps(m, i, a, c, average=True),
+                ),
+            ),
+            rtol=1e-5,
+            atol=1e-6,
+            arg_names=("model", "input_ids", "attention_mask", "completion_mask"),
+        ),
+        Exercise(
+            "7.2",
+            "batch_dpo_loss(policy_logps, ref_logps, beta): rows [0, n) chosen, [n, 2n) rejected",
+            _batch_dpo_loss,
+            _BATCH_CASES,
+            (
+                Mistake(
+                    "swapped",
+                    "chosen and rejected are swapped: the first half of the rows holds the chosen responses",
+                    lambda p, r, b: _batch_dpo_loss(p, r, b, layout="swapped"),
+                ),
+                Mistake(
+                    "interleaved",
+                    "the rows are not interleaved: chosen rows come first (0..n-1), then the rejected ones",
+                    lambda p, r, b: _batch_dpo_loss(p, r, b, layout="interleaved"),
+                ),
+                Mistake(
+                    "forgot the reference",
+                    "you left out the reference log-probs: DPO compares log pi_theta - log pi_ref",
+                    lambda p, r, b: _batch_dpo_loss(p, r, b, use_ref=False),
+                ),
+                Mistake(
+                    "sum",
+                    "you summed over pairs; the loss is the mean over pairs",
+                    lambda p, r, b: _batch_dpo_loss(p, r, b, reduction="sum"),
+                ),
+            ),
+            arg_names=("policy_logps", "ref_logps", "beta"),
         ),
     )
 }

@@ -73,6 +73,12 @@ class Exercise:
     atol: float = 1e-9
     arg_names: tuple = field(default=())
 
+    def all_cases(self):
+        """The cases; ``cases`` may be a function that builds them (e.g. a model) on first use."""
+        if callable(self.cases):
+            object.__setattr__(self, "cases", tuple(self.cases()))
+        return self.cases
+
 
 # --- the engine ------------------------------------------------------------------------------
 
@@ -92,12 +98,26 @@ def _quiet(fn, *args):
         return fn(*args)
 
 
+def _plain(x):
+    """NumPy values for comparing: tensors are detached, models become their parameter arrays."""
+    if hasattr(x, "state_dict") and callable(x.state_dict):
+        return [_plain(v) for v in x.state_dict().values()]
+    if hasattr(x, "detach") and hasattr(x, "numpy"):
+        return x.detach().cpu().numpy()
+    if isinstance(x, tuple | list):
+        return type(x)(_plain(v) for v in x)
+    return x
+
+
 def _close(a, b, ex):
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    a, b = np.asarray(_plain(a), dtype=float), np.asarray(_plain(b), dtype=float)
     return a.shape == b.shape and bool(np.allclose(a, b, rtol=ex.rtol, atol=ex.atol, equal_nan=True))
 
 
 def _same(a, b):
+    a, b = _plain(a), _plain(b)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     try:
         return bool(np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True))
     except TypeError:
@@ -119,10 +139,10 @@ def _run_case(ex, fn, case):
     if out is None:
         return _Outcome(case, "none")
     try:
-        value = np.asarray(out, dtype=float)
+        value = np.asarray(_plain(out), dtype=float)
     except (TypeError, ValueError):
         return _Outcome(case, "type", detail=type(out).__name__)
-    expected = np.asarray(ex.reference(*case.args), dtype=float)
+    expected = np.asarray(_plain(ex.reference(*case.args)), dtype=float)
     if value.shape != expected.shape:
         return _Outcome(case, "shape", value, f"got shape {value.shape}, expected {expected.shape}")
     if _close(value, expected, ex):
@@ -164,7 +184,8 @@ def _short(x):
 def _verdict(ex, fn):
     if not callable(fn):
         return Verdict(ex.id, FAILED, f"expected a function {ex.signature}, got {type(fn).__name__}")
-    outcomes = [_run_case(ex, fn, case) for case in ex.cases]
+    cases = ex.all_cases()
+    outcomes = [_run_case(ex, fn, case) for case in cases]
     kinds = {o.kind for o in outcomes}
     first = {}
     for o in outcomes:
@@ -172,7 +193,7 @@ def _verdict(ex, fn):
     if "not_attempted" in kinds:
         return Verdict(ex.id, NOT_ATTEMPTED, "not attempted yet (the stub still raises NotImplementedError)")
     if kinds == {"ok"}:
-        extreme = " (extreme ones included)" if any(c.hard for c in ex.cases) else ""
+        extreme = " (extreme ones included)" if any(c.hard for c in cases) else ""
         return Verdict(ex.id, PASSED, f"passed on all {len(outcomes)} inputs{extreme}.")
     if "mutated" in kinds:
         name = first["mutated"].detail

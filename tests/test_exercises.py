@@ -25,6 +25,8 @@ SOLUTIONS = {
     "5.2": d.dpo_loss,
     "6.1": lambda pc, pr, rc, rr, b: d.dpo_loss_grad(pc, pr, rc, rr, b)[:2],
     "6.2": lambda pc, pr, rc, rr, b: d.dpo_loss(pc, pr, rc, rr, b, loss_type="ipo"),
+    "7.1": lambda *args: __import__("dpo_toy.sequences").sequences.sequence_logps(*args),
+    "7.2": lambda p, r, b: d.dpo_loss(p[: p.size // 2], p[p.size // 2 :], r[: r.size // 2], r[r.size // 2 :], b),
 }
 
 
@@ -137,6 +139,25 @@ LEARNER_MISTAKES += [
     ("6.2", lambda pc, pr, rc, rr, b: np.mean((_h(pc, pr, rc, rr) - 1 / b) ** 2), "target 1/beta"),
     ("6.2", lambda pc, pr, rc, rr, b: np.sum((_h(pc, pr, rc, rr) - 1 / (2 * b)) ** 2), "sum"),
 ]
+
+
+def _learner_sequence_logps(model, input_ids, attention_mask, completion_mask):
+    import torch
+
+    logps = torch.log_softmax(model(input_ids, attention_mask), dim=-1)
+    total = torch.zeros(input_ids.shape[0])
+    for row in range(input_ids.shape[0]):  # the loop a learner writes first
+        for t in range(1, input_ids.shape[1]):
+            if completion_mask[row, t]:
+                total[row] += logps[row, t - 1, input_ids[row, t]]
+    return total
+
+
+def test_learner_sequence_logps_loop_passes_and_mean_is_named():
+    """A token-by-token loop passes 7.1; the same loop divided by the length is named "mean"."""
+    assert check("7.1", _learner_sequence_logps).status == PASSED
+    verdict = check("7.1", lambda m, i, a, c: _learner_sequence_logps(m, i, a, c) / c.sum(-1))
+    assert verdict.status == MISTAKE and verdict.mistake == "mean", str(verdict)
 
 
 def test_learner_dpo_gradient_written_by_hand_passes():

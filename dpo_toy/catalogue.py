@@ -6,7 +6,7 @@ are fixed (seeded), so every learner gets the same verdict for the same code.
 
 import numpy as np
 
-from . import bradley_terry, elo, losses, policy, stable
+from . import bradley_terry, elo, losses, policy, rlhf, stable
 from .data import load_chess
 from .exercises import Case, Exercise, Mistake
 from .toy import capital_of_france
@@ -239,6 +239,50 @@ _BATCH_CASES = tuple(
     Case(label, (-np.abs(_rng.normal(size=2 * n)) * 6 - 1, -np.abs(_rng.normal(size=2 * n)) * 6 - 1, beta))
     for label, n, beta in (("3 pairs, beta=0.5", 3, 0.5), ("5 pairs, beta=0.1", 5, 0.1), ("2 pairs, beta=1", 2, 1.0))
 )
+
+
+def _pg_cases():
+    rng = np.random.default_rng(88)
+    out = []
+    for label, beta, size in (("France, beta=1, 8 samples", 1.0, 8), ("France, beta=0.2, 20 samples", 0.2, 20)):
+        logits = np.log(_FR.pi_ref) + rng.normal(0, 0.3, 4)
+        samples = rng.choice(4, size=size, p=stable.softmax(logits))
+        out.append(Case(label, (logits, np.log(_FR.pi_ref), _FR.rewards.copy(), samples, beta)))
+    logits = rng.normal(size=6)
+    out.append(
+        Case("6 responses, beta=0.5", (logits, np.log(_dist(6)), rng.normal(size=6), rng.integers(0, 6, 12), 0.5))
+    )
+    return tuple(out)
+
+
+def _pg(logits, ref_logps, rewards, samples, beta, *, kl_sign=-1.0, baseline=True):
+    """The KL-penalised REINFORCE estimate, or one of its classic bugs (for exercise 8.1)."""
+    logps = logits - np.logaddexp.reduce(logits)
+    score = rewards[samples] + kl_sign * beta * (logps[samples] - ref_logps[samples])
+    advantage = score - score.mean() if baseline else score
+    grad = np.bincount(samples, advantage, logits.size) - advantage.sum() * np.exp(logps)  # Σ A·(e_y − π)
+    return grad / samples.size
+
+
+_PPO_CASES = tuple(
+    Case(label, (np.exp(_rng.normal(0, 0.3, n)), _rng.normal(size=n), clip))
+    for label, n, clip in (
+        ("8 samples, clip 0.2", 8, 0.2),
+        ("20 samples, clip 0.1", 20, 0.1),
+        ("5 samples, clip 0.3", 5, 0.3),
+    )
+)
+
+
+def _ppo(ratio, advantage, clip, how="right"):
+    clipped = np.clip(ratio, 1 - clip, 1 + clip)
+    if how == "no clip":
+        return float(np.mean(ratio * advantage))
+    if how == "max":
+        return float(np.mean(np.maximum(ratio * advantage, clipped * advantage)))
+    if how == "clipped advantage":
+        return float(np.mean(np.minimum(ratio * advantage, ratio * np.clip(advantage, -clip, clip))))
+    return float(np.mean(np.minimum(ratio * advantage, clipped * advantage)))
 
 
 def _reference_sequence_logps(*args):
@@ -726,6 +770,60 @@ EXERCISES = {
                 ),
             ),
             arg_names=("policy_logps", "ref_logps", "beta"),
+        ),
+        Exercise(
+            "8.1",
+            "kl_policy_gradient(logits, ref_logps, rewards, samples, beta) -> the gradient estimate for the logits",
+            rlhf.policy_gradient,
+            _pg_cases,
+            (
+                Mistake(
+                    "no KL",
+                    "the KL penalty is missing: each sample's score is r(y) - beta * (log pi(y) - log pi_ref(y))",
+                    lambda lo, rl, r, s, b: _pg(lo, rl, r, s, 0.0),
+                ),
+                Mistake(
+                    "KL sign",
+                    "the KL term has the wrong sign: drifting from pi_ref must cost, r(y) - beta * log(pi/pi_ref)",
+                    lambda lo, rl, r, s, b: _pg(lo, rl, r, s, b, kl_sign=1.0),
+                ),
+                Mistake(
+                    "no baseline",
+                    "subtract the batch's mean score (the baseline) from each score before weighting",
+                    lambda lo, rl, r, s, b: _pg(lo, rl, r, s, b, baseline=False),
+                ),
+                Mistake(
+                    "sum",
+                    "you summed over the samples; the estimate is their mean (divide by the batch size)",
+                    lambda lo, rl, r, s, b: _pg(lo, rl, r, s, b) * s.size,
+                ),
+            ),
+            arg_names=("logits", "ref_logps", "rewards", "samples", "beta"),
+        ),
+        Exercise(
+            "8.2",
+            "ppo_clipped_objective(ratio, advantage, clip) -> mean over samples",
+            _ppo,
+            _PPO_CASES,
+            (
+                Mistake(
+                    "no clip",
+                    "without the clip this is the plain importance-weighted objective: use "
+                    "min(ratio * A, clip(ratio, 1 - clip, 1 + clip) * A)",
+                    lambda r, a, c: _ppo(r, a, c, "no clip"),
+                ),
+                Mistake(
+                    "max",
+                    "PPO takes the min of the two terms (a pessimistic bound), not the max",
+                    lambda r, a, c: _ppo(r, a, c, "max"),
+                ),
+                Mistake(
+                    "clipped advantage",
+                    "clip the probability ratio to [1 - clip, 1 + clip], not the advantage",
+                    lambda r, a, c: _ppo(r, a, c, "clipped advantage"),
+                ),
+            ),
+            arg_names=("ratio", "advantage", "clip"),
         ),
     )
 }

@@ -1,0 +1,119 @@
+r"""RLHF on the toy, the way it is done at scale: a reward model, then reinforcement learning.
+
+Stage 1 fits a reward model to the preference pairs (Bradley–Terry over the responses, chapter 3's
+fitter; chapter 4's loss). Stage 2 maximises the KL-regularised objective
+J(π) = E_π[r̂] − β·KL(π‖π_ref) by policy gradient with real sampling: draw responses from the
+current policy, score each with r̂(y) − β·log(π(y)/π_ref(y)), and move the logits along
+(score − baseline)·∇log π(y), optionally with PPO's clipped ratio. DPO
+(:func:`dpo_toy.training.train_dpo`) reaches the same optimum from the same pairs with neither stage.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import bradley_terry
+from ._validation import check_beta
+from .training import _adam, _log_softmax
+
+
+def fit_reward_model(pairs, n_responses, l2=1e-3):
+    """Stage 1: a reward per response from preference pairs, by Bradley–Terry (mean 0).
+
+    The rewards are identified up to a constant only (chapter 5), which is all the policy needs.
+    With few pairs the L2 prior keeps responses that never won or never lost finite.
+    """
+    weight = np.asarray(pairs.weight, float)
+    if not np.allclose(weight, np.round(weight)):
+        raise ValueError("pairs.weight must be whole counts of comparisons to fit a reward model")
+    chosen = np.repeat(pairs.chosen, np.round(weight).astype(int))
+    rejected = np.repeat(pairs.rejected, np.round(weight).astype(int))
+    fit = bradley_terry.fit(chosen, rejected, np.ones(chosen.size), n_responses, l2=l2, check=False)
+    return fit.strengths
+
+
+def policy_gradient(logits, ref_logps, rewards, samples, beta, *, baseline=True):
+    r"""One REINFORCE estimate of ∇_logits J, J = E_π[r] − β·KL(π‖π_ref), from sampled responses.
+
+    Each sample y gets the KL-penalised score R(y) = r(y) − β·(log π(y) − log π_ref(y)); the
+    estimate is the mean of (R(y) − b)·(e_y − π) with b the batch's mean score (a baseline, which
+    lowers the variance and keeps the estimate unbiased up to O(1/batch)).
+    """
+    logps = _log_softmax(np.asarray(logits, float))
+    pi = np.exp(logps)
+    score = rewards[samples] - beta * (logps[samples] - ref_logps[samples])
+    advantage = score - score.mean() if baseline else score
+    n = logits.size
+    return (np.bincount(samples, advantage, n) - advantage.sum() * pi) / samples.size
+
+
+@dataclass(frozen=True)
+class RLRun:
+    """A policy-gradient run: π_θ at recorded steps, and the sampled KL-penalised score per step."""
+
+    steps: np.ndarray
+    policies: np.ndarray  # (n_records, n_responses)
+    scores: np.ndarray  # (n_steps,) mean sampled R(y), the noisy objective RL climbs
+    samples_drawn: int
+
+    @property
+    def final(self):
+        return self.policies[-1]
+
+
+def train_rl(pi_ref, rewards, beta, *, steps=1000, batch=64, lr=0.05, seed=0, clip=None, epochs=1, record_every=10):
+    """Stage 2: maximise E_π[r] − β·KL(π‖π_ref) by sampling, from π_ref; Adam on the logits.
+
+    Parameters
+    ----------
+    pi_ref : array_like (n,)
+        The reference policy (and the start).
+    rewards : array_like (n,)
+        The reward model's scores r̂ (or the true rewards, for an oracle).
+    beta : float
+        KL strength β > 0.
+    steps, batch, lr, seed
+        Sampling rounds, responses sampled per round, Adam's step size, the seed.
+    clip : float, optional
+        PPO-style: reuse each batch for ``epochs`` updates, with the importance ratio
+        π_θ(y)/π_old(y) clipped to [1 − clip, 1 + clip] where that would over-reward a sample.
+    epochs : int
+        Updates per sampled batch (only with ``clip``).
+    """
+    beta = check_beta(beta)
+    pi_ref = np.asarray(pi_ref, float)
+    rewards = np.asarray(rewards, float)
+    if pi_ref.shape != rewards.shape or np.any(pi_ref <= 0):
+        raise ValueError("pi_ref must be positive and have one entry per reward")
+    if int(steps) < 1 or int(batch) < 1 or not lr > 0:
+        raise ValueError("steps and batch must be >= 1 and lr > 0")
+    rng = np.random.default_rng(seed)
+    ref_logps = np.log(pi_ref)
+    logits = ref_logps.copy()
+    update = _adam(lr)
+    records, policies, scores = [0], [pi_ref.copy()], []
+    for step in range(1, int(steps) + 1):
+        old_logps = _log_softmax(logits)
+        samples = rng.choice(logits.size, size=int(batch), p=np.exp(old_logps))
+        score = rewards[samples] - beta * (old_logps[samples] - ref_logps[samples])
+        scores.append(score.mean())
+        if clip is None:
+            logits = update(logits, -policy_gradient(logits, ref_logps, rewards, samples, beta))
+        else:
+            advantage = score - score.mean()
+            for _ in range(int(epochs)):
+                logits = update(logits, -_clipped_gradient(logits, old_logps, samples, advantage, clip))
+        if step % record_every == 0 or step == steps:
+            records.append(step)
+            policies.append(np.exp(_log_softmax(logits)))
+    return RLRun(np.array(records), np.array(policies), np.array(scores), int(steps) * int(batch))
+
+
+def _clipped_gradient(logits, old_logps, samples, advantage, clip):
+    """∇ of PPO's clipped surrogate mean(min(ρ·A, clip(ρ)·A)), ρ = π_θ(y)/π_old(y)."""
+    logps = _log_softmax(logits)
+    ratio = np.exp(logps[samples] - old_logps[samples])
+    clipped = ((advantage > 0) & (ratio > 1 + clip)) | ((advantage < 0) & (ratio < 1 - clip))
+    weight = np.where(clipped, 0.0, ratio * advantage)  # the clipped branch is flat: no gradient
+    n = logits.size
+    return (np.bincount(samples, weight, n) - weight.sum() * np.exp(logps)) / samples.size

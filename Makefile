@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS := notebooks,torch,dev,bench
+EXTRAS := notebooks,torch,trl,dev,bench
 PORT   ?= 8888
 APP_PORT ?= 8866
 NBVAL  := --nbval --nbval-current-env --nbval-cell-timeout=120 --nbval-sanitize-with nbval-sanitize.cfg

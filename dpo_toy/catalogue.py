@@ -285,6 +285,33 @@ def _ppo(ratio, advantage, clip, how="right"):
     return float(np.mean(np.minimum(ratio * advantage, clipped * advantage)))
 
 
+def _length_cases():
+    out = []
+    for label, n, beta in (("4 pairs, beta=0.5", 4, 0.5), ("6 pairs, beta=0.1", 6, 0.1), ("3 pairs, beta=2", 3, 2.0)):
+        logps = tuple(-np.abs(_rng.normal(size=n)) * 8 - 1 for _ in range(4))
+        lengths = tuple(_rng.integers(2, 9, n).astype(float) for _ in range(2))
+        out.append(Case(label, (*logps, *lengths, beta)))
+    return tuple(out)
+
+
+def _ipo_per_token(pc, pr, rc, rr, len_c, len_r, beta, how="right"):
+    """TRL 1.x's IPO: log-ratios divided by completion lengths before the square (exercise 9.1)."""
+    if how == "plain":
+        len_c = len_r = np.ones_like(len_c)
+    elif how == "shared length":
+        len_c = len_r = len_c + len_r
+    h = (pc - rc) / len_c - (pr - rr) / len_r
+    losses_ = (h - 1 / (2 * beta)) ** 2
+    return float(losses_.sum() if how == "sum" else losses_.mean())
+
+
+_ACCURACY_CASES = (
+    Case("no ties", (np.array([0.3, -0.1, 0.5, 0.2]), np.array([0.1, 0.2, -0.4, 0.6]))),
+    Case("a tie at 0 (the first step)", (np.zeros(4), np.zeros(4))),
+    Case("one tie", (np.array([0.2, 0.7, -0.3]), np.array([0.2, 0.1, -0.5]))),
+)
+
+
 def _reference_sequence_logps(*args):
     from .sequences import sequence_logps
 
@@ -824,6 +851,46 @@ EXERCISES = {
                 ),
             ),
             arg_names=("ratio", "advantage", "clip"),
+        ),
+        Exercise(
+            "9.1",
+            "trl_ipo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, "
+            "chosen_lengths, rejected_lengths, beta)",
+            _ipo_per_token,
+            _length_cases,
+            (
+                Mistake(
+                    "not per token",
+                    "TRL divides each completion's log-ratio by its own number of tokens before the square",
+                    lambda *a: _ipo_per_token(*a, how="plain"),
+                ),
+                Mistake(
+                    "shared length",
+                    "divide the chosen log-ratio by the chosen length and the rejected one by the rejected length",
+                    lambda *a: _ipo_per_token(*a, how="shared length"),
+                ),
+                Mistake("sum", "you summed over pairs; the loss is the mean", lambda *a: _ipo_per_token(*a, how="sum")),
+            ),
+            arg_names=(*losses.LOGPS_NAMES, "chosen_lengths", "rejected_lengths", "beta"),
+        ),
+        Exercise(
+            "9.2",
+            "reward_accuracy(chosen_rewards, rejected_rewards) -> rewards/accuracies",
+            lambda c, r: float(np.mean(c > r)),
+            _ACCURACY_CASES,
+            (
+                Mistake(
+                    "ties count",
+                    "a tie is not a win: TRL and dpo_toy use a strict >, so at step 0 (all ties) the accuracy is 0",
+                    lambda c, r: float(np.mean(c >= r)),
+                ),
+                Mistake(
+                    "count",
+                    "you returned how many; rewards/accuracies is the fraction of pairs (a mean)",
+                    lambda c, r: float(np.sum(c > r)),
+                ),
+            ),
+            arg_names=("chosen_rewards", "rejected_rewards"),
         ),
     )
 }

@@ -26,6 +26,8 @@ SOLUTIONS = {
     "6.1": lambda pc, pr, rc, rr, b: d.dpo_loss_grad(pc, pr, rc, rr, b)[:2],
     "6.2": lambda pc, pr, rc, rr, b: d.dpo_loss(pc, pr, rc, rr, b, loss_type="ipo"),
     "7.1": lambda *args: __import__("dpo_toy.sequences").sequences.sequence_logps(*args),
+    "9.1": lambda pc, pr, rc, rr, lc, lr, b: d.dpo_loss(pc / lc, pr / lr, rc / lc, rr / lr, b, loss_type="ipo"),
+    "9.2": lambda c, r: d.dpo_rewards(c, r, np.zeros_like(c), np.zeros_like(r), 1.0).summary()["rewards/accuracies"],
     "8.1": lambda *args: __import__("dpo_toy.rlhf").rlhf.policy_gradient(*args),
     "8.2": lambda r, a, c: np.mean(np.minimum(r * a, np.clip(r, 1 - c, 1 + c) * a)),
     "7.2": lambda p, r, b: d.dpo_loss(p[: p.size // 2], p[p.size // 2 :], r[: r.size // 2], r[r.size // 2 :], b),

@@ -1,0 +1,141 @@
+"""The bridge to Hugging Face TRL: the toy task as a dataset, a tiny model, and dpo_toy's numbers on TRL's batches.
+
+Needs the ``trl`` extra (TRL, transformers, datasets, accelerate); nothing here downloads anything.
+The tokenizer is built from :func:`dpo_toy.sequences.vocabulary` with the ``tokenizers`` library,
+and the model is a randomly initialised two-layer Llama of about 22k parameters.
+
+The point of the bridge is :func:`toy_numbers`: given a model, its reference and a batch exactly as
+TRL's ``DPOTrainer`` collates it, it computes the loss and the logged metrics with dpo_toy's own
+functions (:func:`dpo_toy.sequences.sequence_logps`, :func:`dpo_toy.losses.dpo_loss`,
+:func:`dpo_toy.losses.dpo_rewards`), so they can be compared with what TRL logs.
+"""
+
+import numpy as np
+import torch
+
+from . import losses, sequences
+
+TRL_VERSION = "1.16.0"
+"""The TRL version these checks are written against (pinned in requirements-lock.txt)."""
+
+NAME_MAP = (
+    ("dpo_toy.dpo_loss(..., beta=b)", "DPOConfig(beta=b)"),
+    ('dpo_loss(..., loss_type="sigmoid" | "ipo" | "hinge")', 'DPOConfig(loss_type=["sigmoid"] | ["ipo"] | ["hinge"])'),
+    ("dpo_loss(..., label_smoothing=e) with sigmoid (cDPO)", "TRL 1.x: not applied to sigmoid; see below"),
+    ("dpo_rewards(...).summary()", "logged rewards/chosen, rewards/rejected, rewards/margins, rewards/accuracies"),
+    ("sequences.sequence_logps(policy, ...)", "logged logps/chosen, logps/rejected (inside DPOTrainer)"),
+    ("sequences.collate (chosen rows, then rejected)", "DataCollatorForPreference, one concatenated forward"),
+    ("sequences.freeze(reference)", "ref_model=..., or None: TRL makes the frozen copy"),
+    ("train_dpo(..., disable_dropout=True)", "DPOConfig(disable_dropout=True), the default"),
+    ("train_dpo(steps, batch_size, lr)", "DPOConfig(max_steps, per_device_train_batch_size, learning_rate)"),
+)
+
+
+def word_tokenizer(vocab=None):
+    """A ``PreTrainedTokenizerFast`` over the toy's words: split on spaces, ``<eos>`` and ``<pad>`` special."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = sequences.vocabulary() if vocab is None else vocab
+    tokens = [*vocab.tokens, "<unk>"]
+    tok = Tokenizer(models.WordLevel({t: i for i, t in enumerate(tokens)}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token=sequences.BOS, eos_token=sequences.EOS, pad_token=sequences.PAD,
+        unk_token="<unk>",
+    )  # fmt: skip
+
+
+def tiny_llama(vocab_size, seed=0, hidden=32, layers=2):
+    """A randomly initialised Llama causal LM, small enough to train on a CPU in seconds."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=vocab_size, hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
+        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=64, pad_token_id=0,
+        bos_token_id=1, eos_token_id=2,
+    )  # fmt: skip
+    return LlamaForCausalLM(config)
+
+
+def preference_dataset(examples):
+    """A ``datasets.Dataset`` in TRL's standard preference format (prompt, chosen, rejected texts).
+
+    TRL tokenizes prompt + completion as one string, so completions start with a space.
+    """
+    from datasets import Dataset
+
+    return Dataset.from_list(
+        [{"prompt": e.prompt, "chosen": " " + e.chosen, "rejected": " " + e.rejected} for e in examples]
+    )
+
+
+def _logits(model):
+    return lambda input_ids, attention_mask: model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+
+@torch.no_grad()
+def batch_logps(model, batch, average=False):
+    """Per-row log π(completion | prompt) of a batch collated by TRL, computed by dpo_toy (float64)."""
+    model.eval()
+    ids, att, comp = batch["input_ids"], batch["attention_mask"].bool(), batch["completion_mask"].bool()
+    return sequences.sequence_logps(_logits(model), ids, att, comp, average=average).double().numpy()
+
+
+def toy_numbers(model, ref_model, batch, beta, loss_type="sigmoid", label_smoothing=0.0):
+    """The DPO loss and TRL's logged metrics for ``batch``, computed with dpo_toy's functions.
+
+    For ``"ipo"``, TRL (1.x) divides each completion's log-ratio by its number of tokens before
+    the square; the loss here does the same by passing per-token averages to
+    :func:`dpo_toy.losses.dpo_loss`, while the rewards stay on the summed log-probabilities.
+    """
+    policy, ref = batch_logps(model, batch), batch_logps(ref_model, batch)
+    n = policy.size // 2
+    args = (policy[:n], policy[n:], ref[:n], ref[n:], beta)
+    if loss_type == "ipo":
+        pa, ra = batch_logps(model, batch, average=True), batch_logps(ref_model, batch, average=True)
+        loss = losses.dpo_loss(pa[:n], pa[n:], ra[:n], ra[n:], beta, loss_type="ipo")
+    else:
+        loss = losses.dpo_loss(*args, loss_type=loss_type, label_smoothing=label_smoothing)
+    metrics = losses.dpo_rewards(*args).summary()
+    metrics["logps/chosen"], metrics["logps/rejected"] = float(np.mean(policy[:n])), float(np.mean(policy[n:]))
+    return {"loss": float(loss), **metrics}
+
+
+def train_with_trl(
+    examples, beta=0.5, loss_type="sigmoid", *, steps=20, lr=1e-3, seed=0, label_smoothing=0.0, output_dir
+):
+    """A short ``DPOTrainer`` run on the toy task; returns the trainer (its model, ref_model and logs)."""
+    import warnings
+
+    import datasets
+    from transformers import PrinterCallback
+    from trl import DPOConfig, DPOTrainer
+
+    datasets.disable_progress_bars()
+    tokenizer = word_tokenizer()
+    data = preference_dataset(examples)
+    with warnings.catch_warnings():  # transformers 5.x deprecation notices raised from inside TRL 1.16
+        warnings.simplefilter("ignore", FutureWarning)
+        args = DPOConfig(
+            output_dir=str(output_dir), beta=beta, loss_type=[loss_type], label_smoothing=label_smoothing,
+            max_steps=steps, per_device_train_batch_size=8, per_device_eval_batch_size=len(examples),
+            learning_rate=lr, logging_steps=1, report_to=[], use_cpu=True, save_strategy="no", seed=seed,
+            disable_tqdm=True,
+        )  # fmt: skip
+        trainer = DPOTrainer(
+            model=tiny_llama(len(tokenizer), seed=seed), ref_model=tiny_llama(len(tokenizer), seed=seed), args=args,
+            train_dataset=data, eval_dataset=data, processing_class=tokenizer,
+        )  # fmt: skip
+        trainer.remove_callback(PrinterCallback)  # the logs stay in trainer.state.log_history
+        trainer.train()
+    return trainer
+
+
+def eval_batch(trainer):
+    """The whole evaluation set as one batch, collated by TRL exactly as ``trainer.evaluate`` sees it."""
+    batches = list(trainer.get_eval_dataloader())
+    if len(batches) != 1:
+        raise ValueError("set per_device_eval_batch_size to the size of the evaluation set")
+    return batches[0]

@@ -1,0 +1,79 @@
+"""dpo_toy against Hugging Face TRL: the same loss and metrics on the same batches, no downloads.
+
+TRL is an extra that ``make`` installs, so these run in CI; a missing TRL is a failure, not a skip.
+"""
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may download: the model and tokenizer are built here
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import dpo_toy as d  # noqa: E402
+from dpo_toy import hf  # noqa: E402
+from dpo_toy import sequences as S  # noqa: E402
+
+DATA = S.capitals_data(64, seed=0)
+
+
+@pytest.fixture(scope="module", params=["sigmoid", "ipo", "hinge"])
+def trained(request, tmp_path_factory):
+    trainer = hf.train_with_trl(
+        DATA, beta=0.5, loss_type=request.param, steps=10, output_dir=tmp_path_factory.mktemp("trl")
+    )
+    return request.param, trainer, trainer.evaluate()
+
+
+def test_trl_is_the_pinned_version():
+    import trl
+
+    assert trl.__version__ == hf.TRL_VERSION
+
+
+def test_tokenizer_is_local_and_matches_the_vocabulary():
+    tok = hf.word_tokenizer()
+    vocab = S.vocabulary()
+    text = "what is the capital of japan ? tokyo ."
+    assert tok(text)["input_ids"] == vocab.encode(text)
+    assert tok.eos_token_id == vocab.eos_id and tok.pad_token_id == vocab.pad_id
+    assert tok("paris .<eos>")["input_ids"] == [*vocab.encode("paris ."), vocab.eos_id]
+
+
+def test_trl_loss_and_metrics_equal_dpo_toy_on_the_same_batch(trained):
+    """After a short DPOTrainer run, TRL's evaluation numbers equal dpo_toy's on TRL's own batch."""
+    loss_type, trainer, logged = trained
+    ours = hf.toy_numbers(trainer.model, trainer.ref_model, hf.eval_batch(trainer), 0.5, loss_type)
+    for name, value in ours.items():
+        assert logged[f"eval_{name}"] == pytest.approx(value, rel=1e-5, abs=1e-6), name
+
+
+def test_first_logged_step_is_ln2_with_ties_counted_wrong(trained):
+    loss_type, trainer, _ = trained
+    first = trainer.state.log_history[0]
+    expected = {"sigmoid": np.log(2), "hinge": 1.0, "ipo": (1 / (2 * 0.5)) ** 2}[loss_type]
+    assert first["loss"] == pytest.approx(expected, rel=1e-6)
+    assert first["rewards/margins"] == 0 and first["rewards/accuracies"] == 0  # strict >: a tie is not a win
+
+
+def test_trl_1x_ignores_label_smoothing_on_the_sigmoid_loss(tmp_path):
+    """dpo_toy's sigmoid + label_smoothing is conservative DPO (TRL 0.x); TRL 1.x's sigmoid leaves it out."""
+    trainer = hf.train_with_trl(DATA, beta=0.5, loss_type="sigmoid", label_smoothing=0.1, steps=5, output_dir=tmp_path)
+    logged = trainer.evaluate()["eval_loss"]
+    batch = hf.eval_batch(trainer)
+    plain = hf.toy_numbers(trainer.model, trainer.ref_model, batch, 0.5, "sigmoid", 0.0)["loss"]
+    smoothed = hf.toy_numbers(trainer.model, trainer.ref_model, batch, 0.5, "sigmoid", 0.1)["loss"]
+    assert logged == pytest.approx(plain, rel=1e-5) and abs(logged - smoothed) > 1e-3
+
+
+def test_name_map_names_real_config_fields():
+    from trl import DPOConfig
+
+    fields = set(DPOConfig.__dataclass_fields__)
+    for _, theirs in hf.NAME_MAP:
+        for name in ("beta", "loss_type", "disable_dropout", "max_steps", "per_device_train_batch_size"):
+            if f"{name}=" in theirs or f"{name}(" in theirs:
+                assert name in fields, name
+    assert d.dpo_rewards([0.0], [0.0], [0.0], [0.0]).summary().keys() == {
+        "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins"
+    }  # fmt: skip

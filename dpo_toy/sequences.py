@@ -254,22 +254,26 @@ def freeze(model):
     return ref
 
 
-def pretrain_reference(vocab, steps=150, lr=0.03, seed=0, **model_kw):
+def pretrain_reference(vocab, steps=150, lr=0.03, seed=0, progress=True, **model_kw):
     """Fit a :class:`TinyLM` to :func:`reference_corpus` by maximum likelihood; return it frozen.
 
     Before DPO, the reference spreads its probability over the candidate answers of each prompt,
     right and wrong capitals alike, as a model pretrained on text without preferences would.
+    ``progress`` shows a progress bar (it takes a few seconds).
     """
     torch.manual_seed(seed)
     model = TinyLM(len(vocab), **model_kw)
     ids, attention, completion = reference_corpus(vocab)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
+    bar = _progress(int(steps), progress, "pretraining π_ref")
     for _ in range(int(steps)):
         loss = -sequence_logps(model, ids, attention, completion).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        bar.update(1)
+    bar.close()
     return freeze(model)
 
 
@@ -350,7 +354,7 @@ def train_dpo(
     order = np.random.default_rng(seed).permutation(len(examples))
     cycle = itertools.cycle(order)
     run = SequenceRun(policy)
-    bar = _progress(int(steps), progress)
+    bar = _progress(int(steps), progress, "DPO")
     for _ in range(int(steps)):
         chosen = [examples[next(cycle)] for _ in range(min(int(batch_size), len(examples)))]
         loss, metrics = dpo_step_metrics(
@@ -368,10 +372,10 @@ def train_dpo(
     return run
 
 
-def _progress(total, enabled):
+def _progress(total, enabled, desc):
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc="DPO", disable=not enabled, leave=False)
+    return tqdm(total=total, desc=desc, disable=not enabled, leave=False)
 
 
 def response_distribution(model, vocab, country):

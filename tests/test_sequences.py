@@ -20,7 +20,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def reference():
-    return S.pretrain_reference(VOCAB)
+    return S.pretrain_reference(VOCAB, progress=False)
 
 
 EXAMPLES = [

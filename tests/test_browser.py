@@ -4,6 +4,7 @@ Skips when Chromium or Playwright is missing, unless DPO_TOY_REQUIRE_BROWSER=1 (
 which turns a missing browser into a failure. Screenshots land in build/browser/ for a human look.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -59,6 +61,40 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@contextlib.contextmanager
+def _server(name, command, probe, tmp_path, env, cwd=None):
+    """Run ``command`` until the ``probe`` URL answers (any HTTP status); stop it afterwards."""
+    log_path = tmp_path / f"{name}.log"
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    urllib.request.urlopen(probe, timeout=2)
+                    break
+                except urllib.error.HTTPError:
+                    break  # it answers, even if not with a page: it is up
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"{name} did not start:\n{log_path.read_text()}") from None
+                    time.sleep(0.3)
+            yield
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+
+
+def _chromium(p, tmp_path, height):
+    return p.chromium.launch_persistent_context(
+        user_data_dir=str(tmp_path / "chromium"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
+        viewport={"width": 1280, "height": height},
+    )  # fmt: skip
+
+
 @pytest.fixture
 def jupyterlab(tmp_path):
     """JupyterLab on a copy of chapter 1 (autosave must not touch the repo), on 127.0.0.1."""
@@ -76,32 +112,13 @@ def jupyterlab(tmp_path):
         env[name] = str(tmp_path / name.lower())
     env["JUPYTERLAB_SETTINGS_DIR"] = str(settings)
     port, token = _free_port(), "dpo-toy-browser-test"
-    log = open(tmp_path / "jupyterlab.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
-         f"--ServerApp.token={token}", f"--ServerApp.root_dir={work}"],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1", f"--port={port}",
+        f"--ServerApp.token={token}", f"--ServerApp.root_dir={work}",
+    ]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    server_log = (tmp_path / "jupyterlab.log").read_text()
-                    raise RuntimeError(f"JupyterLab did not start:\n{server_log}") from None
-                time.sleep(0.3)
+    with _server("JupyterLab", command, f"{url}/api/status?token={token}", tmp_path, env):
         yield f"{url}/lab/tree/{CHAPTER}?token={token}", tmp_path
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 def _run_all_cells(page):
@@ -135,10 +152,7 @@ def test_slider_moves_plot_and_numbers_in_jupyterlab(jupyterlab):
     SHOTS.mkdir(parents=True, exist_ok=True)
     toy = d.capital_of_france()
     with sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium"), executable_path=CHROMIUM, headless=True,
-            args=CHROMIUM_FLAGS, viewport={"width": 1280, "height": 1000},
-        )  # fmt: skip
+        browser = _chromium(p, tmp_path, height=1000)
         try:
             page = browser.new_page()
             page.goto(url)
@@ -187,32 +201,10 @@ def voila_app(tmp_path):
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR"):
         env[name] = str(tmp_path / name.lower())
     port = _free_port()
-    log = open(tmp_path / "voila.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "voila", str(APP), "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-    )  # fmt: skip
+    command = [sys.executable, "-m", "voila", str(APP), "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}"]
     url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}voila/static/", timeout=2)
-                break
-            except urllib.error.HTTPError:
-                break  # the server answers (a 404 for a folder is fine): it is up
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"Voilà did not start:\n{(tmp_path / 'voila.log').read_text()}") from None
-                time.sleep(0.3)
+    with _server("Voilà", command, f"{url}voila/static/", tmp_path, env, cwd=ROOT):
         yield url, tmp_path
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
 
 
 def _codes(page):
@@ -227,10 +219,7 @@ def test_classroom_app_sliders_respond_in_voila(voila_app):
     SHOTS.mkdir(parents=True, exist_ok=True)
     toy = d.capital_of_france()
     with sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            user_data_dir=str(tmp_path / "chromium"), executable_path=CHROMIUM, headless=True,
-            args=CHROMIUM_FLAGS, viewport={"width": 1280, "height": 1400},
-        )  # fmt: skip
+        browser = _chromium(p, tmp_path, height=1400)
         try:
             page = browser.new_page()
             page.goto(url, timeout=90_000)

@@ -151,6 +151,20 @@ def bench_notebooks():
 # --- 2. β slider ---------------------------------------------------------------------------------
 
 
+def time_moves(explorer, betas):
+    """Seconds of each ``slider.value = b`` on an explorer, and the state it shows after each move."""
+    times, states = [], []
+    for beta in betas:
+        start = time.perf_counter()
+        explorer.slider.value = float(beta)
+        times.append(time.perf_counter() - start)
+        # Setting the value it already has fires no event: make sure each timing is a real update.
+        if not np.isclose(explorer.state.beta, beta):
+            raise RuntimeError(f"slider set to {beta} but the explorer shows β = {explorer.state.beta}")
+        states.append(explorer.state)
+    return times, states
+
+
 def bench_slider(show_table, n=50):
     """Median seconds of one slider move, over ``n`` β spread log-uniformly over [0.01, 100]."""
     os.environ["MPLBACKEND"] = "Agg"  # before the first matplotlib import in this process
@@ -158,14 +172,7 @@ def bench_slider(show_table, n=50):
     from dpo_toy.widgets import BetaExplorer
 
     explorer = BetaExplorer(dpo_toy.capital_of_france(), beta=1.0, show_table=show_table)
-    times = []
-    for beta in np.geomspace(0.01, 100, n):
-        start = time.perf_counter()
-        explorer.slider.value = float(beta)
-        times.append(time.perf_counter() - start)
-        # Setting the value it already has fires no event: make sure each timing is a real update.
-        if not np.isclose(explorer.state.beta, beta):
-            raise RuntimeError(f"slider set to {beta} but the explorer shows β = {explorer.state.beta}")
+    times, _ = time_moves(explorer, np.geomspace(0.01, 100, n))
     return {"median": statistics.median(times), "samples": times}
 
 
@@ -176,14 +183,8 @@ def bench_retrain_slider(n=30):
     from dpo_toy.widgets import DPOExplorer
 
     explorer = DPOExplorer(dpo_toy.capital_of_france(), beta=1.0)
-    times, worst_tv = [], 0.0
-    for beta in np.geomspace(0.05, 10, n):
-        start = time.perf_counter()
-        explorer.slider.value = float(beta)
-        times.append(time.perf_counter() - start)
-        if not np.isclose(explorer.state.beta, beta):
-            raise RuntimeError(f"slider set to {beta} but the explorer shows β = {explorer.state.beta}")
-        worst_tv = max(worst_tv, float(explorer.state.tv[-1]))
+    times, states = time_moves(explorer, np.geomspace(0.05, 10, n))
+    worst_tv = max(float(state.tv[-1]) for state in states)
     return {"median": statistics.median(times), "max": max(times), "worst_tv": worst_tv, "samples": times}
 
 

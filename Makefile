@@ -9,24 +9,35 @@ STAMP  := $(VENV)/.installed
 EXTRAS := notebooks,torch,trl,dev,bench
 PORT   ?= 8888
 APP_PORT ?= 8866
+# An extra wheel index for pip, empty by default. On Linux without the torch wheel at hand,
+# EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu gets the CPU build (~200 MB, not GBs of CUDA).
+EXTRA_INDEX_URL ?=
+PIP_INDEX := $(if $(EXTRA_INDEX_URL),--extra-index-url=$(EXTRA_INDEX_URL))
 NBVAL  := --nbval --nbval-current-env --nbval-cell-timeout=120 --nbval-sanitize-with nbval-sanitize.cfg
 
 # No browser pop-up without a display; JupyterLab refuses to run as root without --allow-root.
 LAB_FLAGS := --ip=127.0.0.1 --port=$(PORT) $(if $(DISPLAY),,--no-browser) \
              $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: setup lab test lint unit notebooks learner bench html app lock clean
+.PHONY: setup workspace lab test lint unit notebooks learner bench html app lock clean
 
 setup: $(STAMP)
 
 $(STAMP): requirements-lock.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(PIP_INDEX) \
 	    -c requirements-lock.txt -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
+# The learner's own copy of the course, my-notebooks/ (git-ignored): missing chapters are copied in,
+# nothing there is ever overwritten or deleted. REFRESH=06 takes the course's new chapter 6 and keeps
+# the learner's copy beside it under a dated name.
+workspace: setup
+	$(BIN)/python -m dpo_toy.course workspace --refresh="$(REFRESH)"
+
+# JupyterLab rooted at my-notebooks/ (so the solutions are not served), on chapter 0.
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_start_here.ipynb $(LAB_FLAGS)
+	$(BIN)/python -m dpo_toy.course lab --refresh="$(REFRESH)" $(LAB_FLAGS)
 
 test: setup lint
 	$(BIN)/python -m pytest $(NBVAL) tests notebooks app
@@ -62,7 +73,7 @@ app: setup
 # Refresh requirements-lock.txt after changing the ranges in pyproject.toml.
 lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/python -m pip install --quiet "torch==2.13.0" -e ".[$(EXTRAS)]"
+	.lock-venv/bin/python -m pip install --quiet $(PIP_INDEX) "torch==2.13.0" -e ".[$(EXTRAS)]"
 	{ head -n 2 requirements-lock.txt; .lock-venv/bin/python -m pip freeze --exclude-editable \
 	    | sed 's/^torch==\(.*\)+cpu/torch==\1/'; } > requirements-lock.new
 	mv requirements-lock.new requirements-lock.txt && rm -rf .lock-venv

@@ -10,6 +10,8 @@ Command line (what the Makefile calls)::
     python -m dpo_toy.course learner    # regenerate notebooks/*.ipynb from notebooks/solutions/
     python -m dpo_toy.course execute    # re-execute every notebook and store it reproducibly
     python -m dpo_toy.course map        # print the course map
+    python -m dpo_toy.course workspace  # create or complete my-notebooks/ (dpo_toy.workspace)
+    python -m dpo_toy.course lab        # the same, then JupyterLab rooted at my-notebooks/
 """
 
 import re
@@ -209,8 +211,12 @@ def main(argv=None):
         for path in paths:
             print(f"executing {path}", flush=True)
             execute(path)
+    elif command in ("workspace", "lab"):
+        from .workspace import main as workspace_main
+
+        workspace_main(command, argv[1:])
     else:
-        raise SystemExit(f"unknown command {command!r}; use one of: map, learner, execute")
+        raise SystemExit(f"unknown command {command!r}; use one of: map, learner, execute, workspace, lab")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ STAMP  := $(VENV)/.installed
 EXTRAS := notebooks,torch,trl,dev,bench
 PORT   ?= 8888
 APP_PORT ?= 8866
+APP_HOST ?= 127.0.0.1
+APP_TOKEN ?=
 # An extra wheel index for pip, empty by default. On Linux without the torch wheel at hand,
 # EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu gets the CPU build (~200 MB, not GBs of CUDA).
 EXTRA_INDEX_URL ?=
@@ -66,9 +68,13 @@ bench: setup
 html: setup
 	$(BIN)/python -m dpo_toy.site
 
-# The classroom β explorer without code cells (Voilà), on 127.0.0.1; it prints its URL.
+# The classroom β explorer without code cells (Voilà; dpo_toy.classroom): on 127.0.0.1:$(APP_PORT),
+# requests for any other Host refused, idle kernels (no open page) shut down after 5 minutes.
+# APP_HOST=0.0.0.0 serves the classroom network and then requires a token (APP_TOKEN, or a random
+# one printed in the URL).
 app: setup
-	$(BIN)/voila app/classroom.ipynb --Voila.ip=127.0.0.1 --port=$(APP_PORT) $(if $(DISPLAY),,--no-browser)
+	$(BIN)/python -m dpo_toy.classroom --port=$(APP_PORT) --host=$(APP_HOST) --token="$(APP_TOKEN)" \
+	    $(if $(DISPLAY),,--no-browser)
 
 # Refresh requirements-lock.txt after changing the ranges in pyproject.toml.
 lock:

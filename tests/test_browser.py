@@ -195,13 +195,13 @@ DPO_READOUT = re.compile(r"β = (\S+)\s+after (\d+) Adam steps: DPO loss = (\S+)
 
 @pytest.fixture
 def voila_app(tmp_path):
-    """``make app``'s server (Voilà on app/classroom.ipynb), on 127.0.0.1 and a free port."""
+    """``make app``'s server (dpo_toy.classroom: Voilà on app/classroom.ipynb), on 127.0.0.1, a free port."""
     _require_browser()
     env = dict(os.environ)
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR"):
         env[name] = str(tmp_path / name.lower())
     port = _free_port()
-    command = [sys.executable, "-m", "voila", str(APP), "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}"]
+    command = [sys.executable, "-m", "dpo_toy.classroom", "--no-browser", f"--port={port}"]  # as make app
     url = f"http://127.0.0.1:{port}/"
     with _server("Voilà", command, f"{url}voila/static/", tmp_path, env, cwd=ROOT):
         yield url, tmp_path

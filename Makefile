@@ -12,7 +12,7 @@ APP_PORT ?= 8866
 APP_HOST ?= 127.0.0.1
 APP_TOKEN ?=
 # An extra wheel index for pip, empty by default. On Linux without the torch wheel at hand,
-# EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu gets the CPU build (~200 MB, not GBs of CUDA).
+# EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu gets torch's CPU build instead of CUDA's GBs.
 EXTRA_INDEX_URL ?=
 PIP_INDEX := $(if $(EXTRA_INDEX_URL),--extra-index-url=$(EXTRA_INDEX_URL))
 NBVAL  := --nbval --nbval-current-env --nbval-cell-timeout=120 --nbval-sanitize-with nbval-sanitize.cfg
@@ -63,6 +63,7 @@ learner: setup
 bench: setup
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bradley_terry.py
+	$(BIN)/python benchmarks/classroom.py
 
 # The course as a static site (executed notebooks, no kernel needed): build/site/index.html.
 html: setup

@@ -217,7 +217,7 @@ def main(command, argv):
     import argparse
     import subprocess
 
-    parser = argparse.ArgumentParser(prog=f"python -m dpo_toy.course {command}")
+    parser = argparse.ArgumentParser(prog=f"python -m dpo_toy.course {command}", allow_abbrev=False)
     parser.add_argument("--refresh", default="", help="chapters to take anew, e.g. 06 or 03,06 (yours is kept)")
     parser.add_argument("--workspace", default=str(WORKSPACE), help="the learner's folder (default: my-notebooks)")
     args, extra = parser.parse_known_args(argv)

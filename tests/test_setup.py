@@ -70,3 +70,17 @@ def test_lock_pins_every_dependency_exactly_and_torch_to_2_13_0():
     assert pins["torch"] == "==2.13.0"
     missing = {n.replace("_", "-") for n in _pyproject_names()} - set(pins)
     assert not missing, f"not in the lock: {missing}"
+
+
+def test_extra_wheel_index_is_empty_by_default_and_passed_to_pip_when_set():
+    """make's install adds --extra-index-url only when EXTRA_INDEX_URL is set; the README names the CPU index."""
+    import subprocess
+
+    cpu = "https://download.pytorch.org/whl/cpu"
+
+    def dry_run(*assignments):  # -n: print the recipe, run nothing; -B: as if the venv were out of date
+        return subprocess.run(["make", "-n", "-B", "setup", *assignments], cwd=ROOT, capture_output=True, text=True)
+
+    assert "--extra-index-url" not in dry_run().stdout
+    assert f"--extra-index-url={cpu}" in dry_run(f"EXTRA_INDEX_URL={cpu}").stdout
+    assert f"EXTRA_INDEX_URL={cpu}" in (ROOT / "README.md").read_text()

@@ -282,3 +282,29 @@ def test_workspace_cli_reports_and_rejects_bad_refresh(tmp_path):
     assert "Copied in: 00_start_here.ipynb" in out and (tmp_path / "w" / CHAPTER).exists()
     bad = subprocess.run([*run, "--refresh=99"], capture_output=True, text=True)
     assert bad.returncode != 0 and "REFRESH='99'" in bad.stderr
+
+
+def test_readme_migration_from_notebooks_keeps_the_answer_and_pulls(tmp_path):
+    """A learner who answered in notebooks/ (before the workspace) follows the README's steps: nothing lost."""
+    upstream = tmp_path / "upstream"
+    notebooks = _course_copy(upstream)
+    shutil.copy(ROOT / ".gitignore", upstream / ".gitignore")
+    _git(upstream, "init", "-q", "-b", "main")
+    _git(upstream, "add", ".")
+    _git(upstream, "commit", "-q", "-m", "course")
+    clone = tmp_path / "clone"
+    _git(tmp_path, "clone", "-q", str(upstream), str(clone))
+    answered = _answer(clone / "notebooks" / CHAPTER)  # the old way: straight into the learner edition
+    _change_upstream(notebooks / CHAPTER)
+    _git(upstream, "commit", "-q", "-am", "chapter 0, new version")
+
+    assert "cp -n notebooks/*.ipynb my-notebooks/" in (ROOT / "README.md").read_text()
+    mine = clone / "my-notebooks"
+    mine.mkdir()
+    shutil.copy(clone / "notebooks" / CHAPTER, mine / CHAPTER)
+    _git(clone, "checkout", "--", "notebooks/")
+    assert ws.update(mine, clone / "notebooks", today=TODAY).adopted == (CHAPTER,)
+    _git(clone, "pull", "-q", "--ff-only")
+    report = ws.update(mine, clone / "notebooks", today=TODAY)
+    assert report.changed == (CHAPTER,) and report.edited == (CHAPTER,)
+    assert (mine / CHAPTER).read_bytes() == answered

@@ -12,6 +12,8 @@ Command line (what the Makefile calls)::
     python -m dpo_toy.course map        # print the course map
     python -m dpo_toy.course workspace  # create or complete my-notebooks/ (dpo_toy.workspace)
     python -m dpo_toy.course lab        # the same, then JupyterLab rooted at my-notebooks/
+    python -m dpo_toy.course tables     # regenerate the exercise tables of README and INSTRUCTORS
+                                        # (--check: fail if they are stale)
 """
 
 import re
@@ -85,12 +87,20 @@ def course_map():
 
 # --- editions -------------------------------------------------------------------------------------
 
-_BLOCK = re.compile(rf"^([ \t]*){re.escape(BEGIN)}[^\n]*\n.*?^[ \t]*{re.escape(END)}[^\n]*(\n|$)", re.M | re.S)
+_BLOCK = re.compile(
+    rf"^([ \t]*){re.escape(BEGIN)}(?:[ \t]+learner:[ \t]*([^\n]*))?[^\n]*\n.*?^[ \t]*{re.escape(END)}[^\n]*(\n|$)",
+    re.M | re.S,
+)
 
 
 def strip_solutions(source):
-    """Replace every solution block in a cell's source by an indented stub."""
-    return _BLOCK.sub(lambda m: f"{m.group(1)}{STUB}{m.group(2)}", source)
+    """Replace every solution block in a cell's source by an indented stub.
+
+    The stub raises ``NotImplementedError`` (a function body), unless the BEGIN line names the
+    learner's line: ``# BEGIN SOLUTION learner: answer = ...`` becomes ``answer = ...``, the
+    placeholder that the checks of questions (predictions, sliders, choices) call "not attempted".
+    """
+    return _BLOCK.sub(lambda m: f"{m.group(1)}{(m.group(2) or STUB).rstrip()}{m.group(3)}", source)
 
 
 def learner_edition(solution_nb):
@@ -215,8 +225,19 @@ def main(argv=None):
         from .workspace import main as workspace_main
 
         workspace_main(command, argv[1:])
+    elif command == "tables":
+        from .exercises import _tables
+
+        if "--check" in argv[1:]:
+            if _tables.stale():
+                raise SystemExit(
+                    f"stale exercise tables in {', '.join(_tables.stale())}: run `python -m dpo_toy.course tables`"
+                )
+        else:
+            for path in _tables.write():
+                print(f"tables rewritten: {path}")
     else:
-        raise SystemExit(f"unknown command {command!r}; use one of: map, learner, execute, workspace, lab")
+        raise SystemExit(f"unknown command {command!r}; use one of: map, learner, execute, tables, workspace, lab")
 
 
 if __name__ == "__main__":

@@ -83,7 +83,8 @@ def course_map():
 
 # --- editions -------------------------------------------------------------------------------------
 
-_BLOCK = re.compile(rf"^([ \t]*){re.escape(BEGIN)}[^\n]*\n.*?^[ \t]*{re.escape(END)}[^\n]*(\n|$)", re.M | re.S)
+# `# BEGIN SOLUTION` or nbgrader's `### BEGIN SOLUTION`: any number of `#` before the delimiter.
+_BLOCK = re.compile(r"^([ \t]*)#+ BEGIN SOLUTION[^\n]*\n.*?^[ \t]*#+ END SOLUTION[^\n]*(\n|$)", re.M | re.S)
 
 
 def strip_solutions(source):

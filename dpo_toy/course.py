@@ -84,12 +84,20 @@ def course_map():
 # --- editions -------------------------------------------------------------------------------------
 
 # `# BEGIN SOLUTION` or nbgrader's `### BEGIN SOLUTION`: any number of `#` before the delimiter.
-_BLOCK = re.compile(r"^([ \t]*)#+ BEGIN SOLUTION[^\n]*\n.*?^[ \t]*#+ END SOLUTION[^\n]*(\n|$)", re.M | re.S)
+_BLOCK = re.compile(
+    r"^([ \t]*)#+ BEGIN SOLUTION(?:[ \t]+learner:[ \t]*([^\n]*))?[^\n]*\n.*?^[ \t]*#+ END SOLUTION[^\n]*(\n|$)",
+    re.M | re.S,
+)
 
 
 def strip_solutions(source):
-    """Replace every solution block in a cell's source by an indented stub."""
-    return _BLOCK.sub(lambda m: f"{m.group(1)}{STUB}{m.group(2)}", source)
+    """Replace every solution block in a cell's source by an indented stub.
+
+    The stub raises ``NotImplementedError`` (a function body), unless the BEGIN line names the
+    learner's line: ``# BEGIN SOLUTION learner: answer = ...`` becomes ``answer = ...``, the
+    placeholder that the checks of questions (predictions, sliders, choices) call "not attempted".
+    """
+    return _BLOCK.sub(lambda m: f"{m.group(1)}{(m.group(2) or STUB).rstrip()}{m.group(3)}", source)
 
 
 def learner_edition(solution_nb):

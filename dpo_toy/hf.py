@@ -83,19 +83,71 @@ def batch_logps(model, batch, average=False):
     return sequences.sequence_logps(_logits(model), ids, att, comp, average=average).double().numpy()
 
 
+def completion_lengths(batch):
+    """Per row of a TRL batch, the number of completion tokens :func:`batch_logps` scores (float64)."""
+    att, comp = batch["attention_mask"].bool(), batch["completion_mask"].bool()
+    return (att[:, 1:] & comp[:, 1:]).sum(-1).double().numpy()
+
+
+def trl_ipo_loss(
+    policy_chosen_logps,
+    policy_rejected_logps,
+    ref_chosen_logps,
+    ref_rejected_logps,
+    chosen_lengths,
+    rejected_lengths,
+    beta,
+    reduction="mean",
+):
+    r"""TRL 1.x's IPO loss: each completion's log-ratio divided by its own number of tokens, then squared.
+
+    Parameters
+    ----------
+    policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps : array_like (n_pairs,)
+        Summed log-probabilities of each completion, as in :func:`dpo_toy.losses.dpo_loss`.
+    chosen_lengths, rejected_lengths : array_like (n_pairs,)
+        The number of completion tokens of each chosen / rejected response (> 0).
+    beta : float
+        β > 0; the target of the log-ratio difference is 1/(2β).
+    reduction : {"mean", "sum", "none"}
+
+    Notes
+    -----
+    .. math:: h = \frac{\log\frac{\pi_\theta(y_w)}{\pi_{ref}(y_w)}}{|y_w|}
+              - \frac{\log\frac{\pi_\theta(y_l)}{\pi_{ref}(y_l)}}{|y_l|},\qquad
+              L = \Big(h - \frac{1}{2\beta}\Big)^2
+
+    Azar et al. 2023 define IPO on summed log-ratios (:func:`dpo_toy.losses.dpo_loss` with
+    ``loss_type="ipo"``); TRL's ``loss_type=["ipo"]`` averages over tokens first.
+    """
+    lengths = []
+    for x, name in ((chosen_lengths, "chosen_lengths"), (rejected_lengths, "rejected_lengths")):
+        arr = np.asarray(x, dtype=float)
+        if arr.shape != np.shape(policy_chosen_logps) or not np.all(arr > 0):
+            raise ValueError(f"{name} must hold one positive token count per pair, got {x!r}")
+        lengths.append(arr)
+    len_c, len_r = lengths
+    per_token = (
+        np.asarray(policy_chosen_logps, float) / len_c,
+        np.asarray(policy_rejected_logps, float) / len_r,
+        np.asarray(ref_chosen_logps, float) / len_c,
+        np.asarray(ref_rejected_logps, float) / len_r,
+    )  # (n_pairs,) each
+    return losses.dpo_loss(*per_token, beta, loss_type="ipo", reduction=reduction)
+
+
 def toy_numbers(model, ref_model, batch, beta, loss_type="sigmoid", label_smoothing=0.0):
     """The DPO loss and TRL's logged metrics for ``batch``, computed with dpo_toy's functions.
 
     For ``"ipo"``, TRL (1.x) divides each completion's log-ratio by its number of tokens before
-    the square; the loss here does the same by passing per-token averages to
-    :func:`dpo_toy.losses.dpo_loss`, while the rewards stay on the summed log-probabilities.
+    the square (:func:`trl_ipo_loss`), while the rewards stay on the summed log-probabilities.
     """
     policy, ref = batch_logps(model, batch), batch_logps(ref_model, batch)
     n = policy.size // 2
     args = (policy[:n], policy[n:], ref[:n], ref[n:], beta)
     if loss_type == "ipo":
-        pa, ra = batch_logps(model, batch, average=True), batch_logps(ref_model, batch, average=True)
-        loss = losses.dpo_loss(pa[:n], pa[n:], ra[:n], ra[n:], beta, loss_type="ipo")
+        lengths = completion_lengths(batch)
+        loss = trl_ipo_loss(*args[:4], lengths[:n], lengths[n:], beta)
     else:
         loss = losses.dpo_loss(*args, loss_type=loss_type, label_smoothing=label_smoothing)
     metrics = losses.dpo_rewards(*args).summary()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import bradley_terry
-from ._validation import check_beta
+from ._validation import as_finite_array, check_beta
 from .training import _adam, _log_softmax
 
 
@@ -117,3 +117,41 @@ def _clipped_gradient(logits, old_logps, samples, advantage, clip):
     weight = np.where(clipped, 0.0, ratio * advantage)  # the clipped branch is flat: no gradient
     n = logits.size
     return (np.bincount(samples, weight, n) - weight.sum() * np.exp(logps)) / samples.size
+
+
+def ppo_clipped_objective(ratio, advantage, clip):
+    r"""PPO's clipped surrogate objective, averaged over samples (to be maximised).
+
+    Parameters
+    ----------
+    ratio : array_like (n,)
+        The importance ratios ρ = π_θ(y)/π_old(y) of the sampled responses (> 0).
+    advantage : array_like (n,)
+        Their advantages A (score minus baseline).
+    clip : float
+        ε in (0, 1): ρ is clipped to [1 − ε, 1 + ε].
+
+    Returns
+    -------
+    float
+
+    Notes
+    -----
+    .. math:: L^{CLIP} = \mathbb{E}\big[\min\big(\rho A,\ \mathrm{clip}(\rho, 1-\epsilon, 1+\epsilon)\,A\big)\big]
+
+    The min is a pessimistic bound: a ratio that has already moved past 1 ± ε in the direction
+    the advantage favours earns nothing more (Schulman et al. 2017, Eq. 7). Its gradient in the
+    logits is what :func:`train_rl` follows with ``clip``.
+    """
+    ratio = as_finite_array(ratio, "ratio")
+    advantage = as_finite_array(advantage, "advantage")
+    if ratio.ndim != 1 or ratio.shape != advantage.shape:
+        raise ValueError(
+            f"ratio and advantage must be 1-D with one entry per sample, got shapes {ratio.shape} and {advantage.shape}"
+        )
+    if np.any(ratio <= 0):
+        raise ValueError("ratio must be > 0: it is pi_theta(y) / pi_old(y)")
+    if isinstance(clip, bool) or not isinstance(clip, (int, float, np.floating)) or not 0 < clip < 1:
+        raise ValueError(f"clip must be a number in (0, 1) (PPO's epsilon, e.g. 0.2), got {clip!r}")
+    clipped = np.clip(ratio, 1 - clip, 1 + clip)
+    return float(np.mean(np.minimum(ratio * advantage, clipped * advantage)))

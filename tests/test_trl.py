@@ -77,3 +77,17 @@ def test_name_map_names_real_config_fields():
     assert d.dpo_rewards([0.0], [0.0], [0.0], [0.0]).summary().keys() == {
         "rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins"
     }  # fmt: skip
+
+
+def test_trl_ipo_loss_is_ipo_on_per_token_log_ratios():
+    """TRL's IPO equals mean((h − 1/(2β))²) with each log-ratio divided by its own length, written out."""
+    rng = np.random.default_rng(5)
+    pc, pr, rc, rr = (-np.abs(rng.normal(size=6)) * 8 for _ in range(4))
+    lc, lr = rng.integers(1, 9, 6).astype(float), rng.integers(1, 9, 6).astype(float)
+    beta = 0.3
+    h = (pc - rc) / lc - (pr - rr) / lr
+    expected = (h - 1 / (2 * beta)) ** 2
+    assert hf.trl_ipo_loss(pc, pr, rc, rr, lc, lr, beta) == pytest.approx(expected.mean(), rel=1e-12)
+    np.testing.assert_allclose(hf.trl_ipo_loss(pc, pr, rc, rr, lc, lr, beta, reduction="none"), expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="chosen_lengths"):
+        hf.trl_ipo_loss(pc, pr, rc, rr, 0 * lc, lr, beta)

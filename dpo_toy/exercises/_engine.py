@@ -1,42 +1,49 @@
-r"""Checks for the exercises: run the learner's function on many inputs and give a short verdict.
+r"""The engine of the function exercises: run the learner's function on many inputs, give one verdict.
 
 A check never crashes the notebook. It compares the learner's function with the library on a
 fixed set of inputs and, when they disagree, tries to say *which* classic mistake was made
 (forgot to normalise, ``exp(beta * r)`` instead of ``exp(r / beta)``, overflow at small β, ...).
 It also reports a function that raises, returns ``None`` or NaN, returns the wrong shape, or
 changes its input in place. A function that still raises ``NotImplementedError`` (the stub) is
-"not attempted yet".
+"not attempted".
 
-Usage in a notebook::
-
-    from dpo_toy.exercises import check
-    check("1.1", my_optimal_policy)
+The building blocks a chapter module uses: :class:`Case` (one input), :class:`Mistake` (a classic
+wrong answer, computed), :class:`Exercise` (a function to write), :class:`LibraryFunction` (a
+reference imported from the library only when first called, for the PyTorch chapters).
 """
 
 import copy
+import importlib
 import warnings
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
-PASSED, NOT_ATTEMPTED, MISTAKE, FAILED = "passed", "not attempted", "mistake", "failed"
-_ICONS = {PASSED: "✅", NOT_ATTEMPTED: "📝", MISTAKE: "❌", FAILED: "❌"}
+PASSED, NOT_ATTEMPTED, FAILED = "passed", "not attempted", "failed"
+STATUSES = (PASSED, NOT_ATTEMPTED, FAILED)
+_ICONS = {PASSED: "✅", NOT_ATTEMPTED: "📝", FAILED: "❌"}
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The outcome of one check: ``status`` is passed / not attempted / mistake / failed."""
+    """The outcome of one check, shown as one line.
+
+    ``status`` is "passed", "not attempted" or "failed"; ``mistake`` names the catalogued mistake
+    (or the wrong option of a choice) when one was recognised, else "".
+    """
 
     exercise: str
     status: str
     message: str
-    mistake: str = ""  # the catalogued mistake's name when status == "mistake"
+    mistake: str = ""
+    noun: str = "Exercise"  # "Exercise" for functions to write, "Question" for the other kinds
 
     def __bool__(self):
         return self.status == PASSED
 
     def __str__(self):
-        return f"{_ICONS[self.status]} Exercise {self.exercise}: {self.message}"
+        return f"{_ICONS[self.status]} {self.noun} {self.exercise}: {self.message}"
 
     __repr__ = __str__
 
@@ -59,25 +66,80 @@ class Mistake:
     compute: object
 
 
+class LibraryFunction:
+    """A library function imported on first call (``LibraryFunction("dpo_toy.hf", "trl_ipo_loss")``).
+
+    Chapter modules use it for references that need PyTorch, so importing the exercises stays cheap.
+    """
+
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+
+    def __call__(self, *args, **kwargs):
+        return getattr(importlib.import_module(self.module), self.name)(*args, **kwargs)
+
+    def __repr__(self):
+        return f"{self.module}.{self.name}"
+
+
 @dataclass(frozen=True)
 class Exercise:
-    """An exercise: the signature asked for, the library reference, the inputs and the mistakes."""
+    """A function to write: the signature asked for, the library reference, the inputs and the mistakes.
+
+    Parameters
+    ----------
+    id : str
+        "<chapter>.<n>", e.g. "1.1".
+    signature : str
+        What the learner writes, as shown in messages: ``"optimal_policy(pi_ref, rewards, beta)"``.
+    reference : callable
+        The library's answer (imported from the library, never re-coded here).
+    cases : tuple of Case, or a callable returning them (built on first use, e.g. needing PyTorch)
+    mistakes : tuple of Mistake
+    unstable_hint : str
+        The advice when the answer is right except on the ``hard`` cases.
+    rtol, atol : float
+        Tolerances of the comparison with the reference.
+    arg_names : tuple of str
+        The argument names, for "changed its input `rewards` in place".
+    title : str
+        A short description for the tables ("the optimal policy π*").
+    difficulty : int
+        1 (a line or two) to 3 (needs the chapter's derivation).
+    """
+
+    kind: ClassVar[str] = "function"
+    noun: ClassVar[str] = "Exercise"
 
     id: str
     signature: str
     reference: object
-    cases: tuple
+    cases: object
     mistakes: tuple = ()
     unstable_hint: str = "it breaks down on extreme inputs; compute in log space"
     rtol: float = 1e-6
     atol: float = 1e-9
     arg_names: tuple = field(default=())
+    title: str = ""
+    difficulty: int = 1
+
+    @property
+    def chapter(self):
+        return int(self.id.split(".")[0])
+
+    @property
+    def mistake_names(self):
+        return tuple(m.name for m in self.mistakes)
 
     def all_cases(self):
         """The cases; ``cases`` may be a function that builds them (e.g. a model) on first use."""
         if callable(self.cases):
             object.__setattr__(self, "cases", tuple(self.cases()))
         return self.cases
+
+    def check(self, fn):
+        """Run the learner's ``fn``; return a :class:`Verdict`, never raise."""
+        return check_exercise(self, fn)
 
 
 # --- the engine ------------------------------------------------------------------------------
@@ -176,14 +238,19 @@ def _matches(ex, mistake, outcomes):
 
 
 def _short(x):
-    arr = np.asarray(x, dtype=float)
+    arr = np.asarray(_plain(x), dtype=float)
     with np.printoptions(precision=4, suppress=True, threshold=8):
         return np.array2string(arr, separator=", ")
 
 
 def _verdict(ex, fn):
+    def verdict(status, message, mistake=""):
+        return Verdict(ex.id, status, message, mistake, ex.noun)
+
+    if fn is None or fn is Ellipsis:
+        return verdict(NOT_ATTEMPTED, "not attempted yet (no function given)")
     if not callable(fn):
-        return Verdict(ex.id, FAILED, f"expected a function {ex.signature}, got {type(fn).__name__}")
+        return verdict(FAILED, f"expected a function {ex.signature}, got {type(fn).__name__}")
     cases = ex.all_cases()
     outcomes = [_run_case(ex, fn, case) for case in cases]
     kinds = {o.kind for o in outcomes}
@@ -191,39 +258,37 @@ def _verdict(ex, fn):
     for o in outcomes:
         first.setdefault(o.kind, o)
     if "not_attempted" in kinds:
-        return Verdict(ex.id, NOT_ATTEMPTED, "not attempted yet (the stub still raises NotImplementedError)")
+        return verdict(NOT_ATTEMPTED, "not attempted yet (the stub still raises NotImplementedError)")
     if kinds == {"ok"}:
         extreme = " (extreme ones included)" if any(c.hard for c in cases) else ""
-        return Verdict(ex.id, PASSED, f"passed on all {len(outcomes)} inputs{extreme}.")
+        return verdict(PASSED, f"passed on all {len(outcomes)} inputs{extreme}.")
     if "mutated" in kinds:
         name = first["mutated"].detail
-        return Verdict(ex.id, FAILED, f"your function changed its input `{name}` in place; work on a copy instead")
+        return verdict(FAILED, f"your function changed its input `{name}` in place; work on a copy instead")
     if "none" in kinds:
-        return Verdict(ex.id, FAILED, "your function returned None: did you forget `return`?")
+        return verdict(FAILED, "your function returned None: did you forget `return`?")
     if kinds <= {"ok", "wrong", "nonfinite", "shape"}:
         for mistake in ex.mistakes:
             if _matches(ex, mistake, outcomes):
-                return Verdict(ex.id, MISTAKE, mistake.message, mistake.name)
+                return verdict(FAILED, mistake.message, mistake.name)
     if "raised" in kinds:
         o = first["raised"]
-        return Verdict(ex.id, FAILED, f"your function raised {o.detail} on input {o.case.label}")
+        return verdict(FAILED, f"your function raised {o.detail} on input {o.case.label}")
     if "type" in kinds:
         o = first["type"]
-        return Verdict(ex.id, FAILED, f"your function returned a {o.detail}, expected numbers (an array or a float)")
+        return verdict(FAILED, f"your function returned a {o.detail}, expected numbers (an array or a float)")
     if "shape" in kinds:
         o = first["shape"]
-        return Verdict(ex.id, FAILED, f"wrong shape on input {o.case.label}: {o.detail}")
+        return verdict(FAILED, f"wrong shape on input {o.case.label}: {o.detail}")
     bad = [o for o in outcomes if o.kind != "ok"]
     if all(o.case.hard for o in bad):
         labels = "; ".join(f"'{o.case.label}'" for o in bad)
-        return Verdict(ex.id, MISTAKE, f"right on ordinary inputs, but not on {labels}: {ex.unstable_hint}", "unstable")
+        return verdict(FAILED, f"right on ordinary inputs, but not on {labels}: {ex.unstable_hint}", "unstable")
     o = bad[0]
     if o.kind == "nonfinite":
-        return Verdict(ex.id, FAILED, f"your function returned {o.detail} on input {o.case.label}")
+        return verdict(FAILED, f"your function returned {o.detail} on input {o.case.label}")
     expected = ex.reference(*o.case.args)
-    return Verdict(
-        ex.id, FAILED, f"wrong value on input {o.case.label}: got {_short(o.value)}, expected {_short(expected)}"
-    )
+    return verdict(FAILED, f"wrong value on input {o.case.label}: got {_short(o.value)}, expected {_short(expected)}")
 
 
 def check_exercise(ex, fn):
@@ -231,54 +296,4 @@ def check_exercise(ex, fn):
     try:
         return _verdict(ex, fn)
     except Exception as exc:  # a bug in an odd return value must not become a traceback storm
-        return Verdict(ex.id, FAILED, f"could not check your function: {type(exc).__name__}: {exc}")
-
-
-def check(exercise_id, fn):
-    """Check the learner's function for exercise ``exercise_id`` (e.g. ``"1.1"``) and return the verdict."""
-    from .catalogue import EXERCISES  # the catalogue builds on this module's classes
-
-    if exercise_id not in EXERCISES:
-        known = ", ".join(sorted(EXERCISES))
-        raise ValueError(f"exercise_id must be one of {known}; got {exercise_id!r}")
-    verdict = check_exercise(EXERCISES[exercise_id], fn)
-    emit(verdict)
-    return verdict
-
-
-# --- SHIM for dpo_toy.grade (branch `grade`), to be dropped when merging with issue 11's package ---
-# The interface is fixed in notes/EXERCISES_API.md: ids(chapter) and one JSON line per verdict in
-# the file named by $DPO_TOY_VERDICTS. The real implementation lives in dpo_toy/exercises/_record.py.
-
-VERDICTS_ENV = "DPO_TOY_VERDICTS"
-
-
-def _id_key(exercise_id):
-    chapter, _, rest = exercise_id.partition(".")
-    return (int(chapter), rest.isdigit(), int(rest) if rest.isdigit() else rest)
-
-
-def ids(chapter=None):
-    """All exercise ids in natural order, or those of one chapter (the integer before the dot)."""
-    from .catalogue import EXERCISES
-
-    found = sorted(EXERCISES, key=_id_key)
-    return found if chapter is None else [i for i in found if int(i.partition(".")[0]) == chapter]
-
-
-def emit(verdict):
-    """Append one JSON line for ``verdict`` to the file named by ``$DPO_TOY_VERDICTS``, if set."""
-    import json
-    import os
-
-    path = os.environ.get(VERDICTS_ENV)
-    if not path:
-        return False
-    status = FAILED if verdict.status == MISTAKE else verdict.status
-    line = {"exercise": verdict.exercise, "verdict": status, "mistake": verdict.mistake, "message": verdict.message}
-    try:
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(line, ensure_ascii=False) + "\n")
-    except OSError:
-        return False
-    return True
+        return Verdict(ex.id, FAILED, f"could not check your function: {type(exc).__name__}: {exc}", "", ex.noun)

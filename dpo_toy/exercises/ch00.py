@@ -1,0 +1,69 @@
+"""Chapter 0, start here: a stable softmax and log σ(z)."""
+
+import numpy as np
+
+from .. import stable
+from ._engine import Case, Exercise, Mistake
+
+_rng = np.random.default_rng([11, 0])  # this chapter's inputs; other chapters draw from their own
+
+_LOGITS = (
+    Case("[1, 2, 3]", (np.array([1.0, 2.0, 3.0]),)),
+    Case("5 random logits", (_rng.normal(size=5),)),
+    Case("[0, 0, 0, 0]", (np.zeros(4),)),
+    Case("[-3, 0.5]", (np.array([-3.0, 0.5]),)),
+    Case("[1000, 999, 0]", (np.array([1000.0, 999.0, 0.0]),), hard=True),
+    Case("[-1000, -1001]", (np.array([-1000.0, -1001.0]),), hard=True),
+)
+_Z_VALUES = (
+    Case("[0.5, -0.5, 2]", (np.array([0.5, -0.5, 2.0]),)),
+    Case("6 random values", (_rng.normal(size=6) * 3,)),
+    Case("0.0", (np.array(0.0),)),
+    Case("[-800, -50]", (np.array([-800.0, -50.0]),), hard=True),
+    Case("[800, 50]", (np.array([800.0, 50.0]),), hard=True),
+)
+
+EXERCISES = (
+    Exercise(
+        "0.1",
+        "softmax(logits)",
+        stable.softmax,
+        _LOGITS,
+        (
+            Mistake("not normalised", "the outputs do not sum to 1: divide exp(logits) by its sum", np.exp),
+            Mistake(
+                "log-probabilities", "you returned log-probabilities; softmax returns probabilities", stable.log_softmax
+            ),
+            Mistake("no exp", "you divided the logits by their sum; exponentiate them first", lambda z: z / z.sum()),
+        ),
+        "exp overflows (or underflows to 0/0). Subtract the largest logit first: softmax is unchanged by a shift",
+        arg_names=("logits",),
+        title="a stable softmax",
+        difficulty=1,
+    ),
+    Exercise(
+        "0.2",
+        "log_sigmoid(z)",
+        stable.log_sigmoid,
+        _Z_VALUES,
+        (
+            Mistake("no log", "you returned sigma(z); the exercise asks for log sigma(z)", stable.sigmoid),
+            Mistake(
+                "sign",
+                "the sign is flipped: log sigma(z) is never positive; it equals -log(1 + e^(-z))",
+                lambda z: np.logaddexp(0, -z),
+            ),
+            Mistake(
+                "sigma(-z)",
+                "you computed log sigma(-z): the exponent is e^(-z), not e^(z)",
+                lambda z: stable.log_sigmoid(-z),
+            ),
+        ),
+        "log(sigmoid(z)) gives -inf for very negative z. Use -np.logaddexp(0, -z)",
+        arg_names=("z",),
+        title="log σ(z) without overflow",
+        difficulty=2,
+    ),
+)
+
+QUESTIONS = ()

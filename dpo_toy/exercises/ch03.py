@@ -1,0 +1,158 @@
+"""Chapter 3, Bradley–Terry on chess: the log-likelihood with draws, the Elo update, one MM step."""
+
+import numpy as np
+
+from .. import bradley_terry, elo, stable
+from ..data import load_chess
+from ._engine import Case, Exercise, Mistake
+
+_rng = np.random.default_rng([11, 3])  # this chapter's inputs; other chapters draw from their own
+
+_AVRO = load_chess("AVRO")
+
+
+def _avro():
+    return _AVRO.player_a.copy(), _AVRO.player_b.copy(), _AVRO.score_a.copy()
+
+
+_BT_CASES = (
+    Case("AVRO 1938, all strengths 0", (np.zeros(8), *_avro())),
+    Case("AVRO 1938, random strengths", (_rng.normal(size=8), *_avro())),
+    Case(
+        "three games with a draw",
+        (np.array([0.5, -0.2, 1.0]), np.array([0, 1, 2]), np.array([1, 2, 0]), np.array([1.0, 0.5, 0.0])),
+    ),
+)
+_ELO_CASES = (
+    Case("1500 vs 1500, a wins, k=32", (1500.0, 1500.0, 1.0, 32.0)),
+    Case("1700 vs 1500, draw, k=20", (1700.0, 1500.0, 0.5, 20.0)),
+    Case("1400 vs 1800, a loses, k=16", (1400.0, 1800.0, 0.0, 16.0)),
+    Case("2100 vs 1900, a wins, k=10", (2100.0, 1900.0, 1.0, 10.0)),
+)
+_MM_CASES = (
+    Case("AVRO 1938 from zeros", (np.zeros(8), *_avro())),
+    Case("AVRO 1938 from random strengths", (_rng.normal(size=8), *_avro())),
+)
+
+
+def _bt_terms(s, a, b, y, draw_as):
+    """The log-likelihood with draws dropped ("ignore") or scored as losses (mistakes of 3.1)."""
+    d = s[a] - s[b]
+    win, loss = (y == 1).astype(float), (y == 0).astype(float)
+    if draw_as == "loss":
+        loss = (y < 1).astype(float)
+    return np.sum(win * stable.log_sigmoid(d) + loss * stable.log_sigmoid(-d))
+
+
+def _mm_no_centre(s, a, b, y):
+    """Hunter's MM step without the final centring (a mistake of 3.3)."""
+    new = bradley_terry.mm_update(s, a, b, y)
+    c = bradley_terry.count_pairs(a, b, y, s.size)
+    pi = np.exp(s)
+    ratio = c.games / (pi[c.i] + pi[c.j])
+    c_sum = np.bincount(c.i, ratio, s.size) + np.bincount(c.j, ratio, s.size)
+    return new - new.mean() + np.mean(np.log(c.player_score / c_sum))
+
+
+def _mm_wins_only(s, a, b, y):
+    decisive = y != 0.5
+    return bradley_terry.mm_update(s, a[decisive], b[decisive], y[decisive])
+
+
+def _elo_with(expected):
+    """An Elo update whose expected score is ``expected(rating_a, rating_b)`` (mistakes of 3.2)."""
+
+    def update(ra, rb, y, k):
+        step = k * (y - expected(ra, rb))
+        return ra + step, rb - step
+
+    return update
+
+
+EXERCISES = (
+    Exercise(
+        "3.1",
+        "bt_log_likelihood(strengths, player_a, player_b, score_a)",
+        bradley_terry.log_likelihood,
+        _BT_CASES,
+        (
+            Mistake(
+                "sign",
+                "the sign is flipped: a log-likelihood is <= 0; you returned the loss (-log L)",
+                lambda *x: -bradley_terry.log_likelihood(*x),
+            ),
+            Mistake(
+                "forgot draws",
+                "draws are missing: a draw counts as half a win, y = 0.5 in y log s(d) + (1-y) log s(-d)",
+                lambda s, a, b, y: _bt_terms(s, a, b, y, "ignore"),
+            ),
+            Mistake(
+                "draws as losses",
+                "you scored draws as losses; a draw is y = 0.5, half a win for each player",
+                lambda s, a, b, y: _bt_terms(s, a, b, y, "loss"),
+            ),
+            Mistake(
+                "players swapped",
+                "you used s_b - s_a: player_a wins with probability sigma(s_a - s_b)",
+                lambda s, a, b, y: bradley_terry.log_likelihood(s, b, a, y),
+            ),
+        ),
+        arg_names=("strengths", "player_a", "player_b", "score_a"),
+        title="the Bradley–Terry log-likelihood with draws",
+        difficulty=2,
+    ),
+    Exercise(
+        "3.2",
+        "elo_update(rating_a, rating_b, score_a, k)",
+        elo.elo_update,
+        _ELO_CASES,
+        (
+            Mistake(
+                "sign",
+                "the update points the wrong way: a rating rises by k * (score - expected)",
+                lambda ra, rb, y, k: tuple(2 * np.array([ra, rb]) - np.array(elo.elo_update(ra, rb, y, k))),
+            ),
+            Mistake(
+                "base e",
+                "the expected score uses base 10: 1 / (1 + 10 ** ((rating_b - rating_a) / 400))",
+                _elo_with(lambda ra, rb: 1 / (1 + np.exp((rb - ra) / 400))),
+            ),
+            Mistake(
+                "only a",
+                "player b's rating must move too, by the opposite amount (Elo is zero-sum)",
+                lambda ra, rb, y, k: (elo.elo_update(ra, rb, y, k)[0], rb),
+            ),
+            Mistake(
+                "no /400",
+                "divide the rating gap by 400 before using it as an exponent of 10",
+                _elo_with(lambda ra, rb: 1 / (1 + np.power(10.0, rb - ra))),
+            ),
+        ),
+        arg_names=("rating_a", "rating_b", "score_a", "k"),
+        title="the Elo update",
+        difficulty=1,
+    ),
+    Exercise(
+        "3.3",
+        "mm_step(strengths, player_a, player_b, score_a)",
+        bradley_terry.mm_update,
+        _MM_CASES,
+        (
+            Mistake(
+                "not centred",
+                "right update, but not centred: subtract the mean so strengths keep mean 0",
+                _mm_no_centre,
+            ),
+            Mistake(
+                "forgot draws",
+                "draws are missing from W_i and from the game counts: a draw is half a win for each player",
+                _mm_wins_only,
+            ),
+        ),
+        arg_names=("strengths", "player_a", "player_b", "score_a"),
+        title="one MM step of Hunter's algorithm",
+        difficulty=3,
+    ),
+)
+
+QUESTIONS = ()

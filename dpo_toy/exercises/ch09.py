@@ -1,0 +1,85 @@
+"""Chapter 9, scaling up with TRL: TRL's per-token IPO loss and the rewards/accuracies metric."""
+
+import numpy as np
+
+from .. import losses
+from ._engine import Case, Exercise, LibraryFunction, Mistake
+
+_rng = np.random.default_rng([11, 9])  # this chapter's inputs; other chapters draw from their own
+
+_trl_ipo_loss = LibraryFunction("dpo_toy.hf", "trl_ipo_loss")  # dpo_toy.hf imports PyTorch
+
+
+def _length_cases():
+    out = []
+    for label, n, beta in (("4 pairs, beta=0.5", 4, 0.5), ("6 pairs, beta=0.1", 6, 0.1), ("3 pairs, beta=2", 3, 2.0)):
+        logps = tuple(-np.abs(_rng.normal(size=n)) * 8 - 1 for _ in range(4))
+        lengths = tuple(_rng.integers(2, 9, n).astype(float) for _ in range(2))
+        out.append(Case(label, (*logps, *lengths, beta)))
+    return tuple(out)
+
+
+def _reward_accuracy(chosen_rewards, rejected_rewards):
+    """rewards/accuracies from the rewards themselves: dpo_rewards with zero reference and β = 1."""
+    zeros = np.zeros_like(chosen_rewards)
+    return losses.dpo_rewards(chosen_rewards, rejected_rewards, zeros, zeros, 1.0).summary()["rewards/accuracies"]
+
+
+_ACCURACY_CASES = (
+    Case("no ties", (np.array([0.3, -0.1, 0.5, 0.2]), np.array([0.1, 0.2, -0.4, 0.6]))),
+    Case("a tie at 0 (the first step)", (np.zeros(4), np.zeros(4))),
+    Case("one tie", (np.array([0.2, 0.7, -0.3]), np.array([0.2, 0.1, -0.5]))),
+)
+
+EXERCISES = (
+    Exercise(
+        "9.1",
+        "trl_ipo_loss(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, "
+        "chosen_lengths, rejected_lengths, beta)",
+        _trl_ipo_loss,
+        _length_cases(),
+        (
+            Mistake(
+                "not per token",
+                "TRL divides each completion's log-ratio by its own number of tokens before the square",
+                lambda pc, pr, rc, rr, lc, lr, b: losses.dpo_loss(pc, pr, rc, rr, b, loss_type="ipo"),
+            ),
+            Mistake(
+                "shared length",
+                "divide the chosen log-ratio by the chosen length and the rejected one by the rejected length",
+                lambda pc, pr, rc, rr, lc, lr, b: _trl_ipo_loss(pc, pr, rc, rr, lc + lr, lc + lr, b),
+            ),
+            Mistake(
+                "sum",
+                "you summed over pairs; the loss is the mean",
+                lambda *a: _trl_ipo_loss(*a, reduction="sum"),
+            ),  # fmt: skip
+        ),
+        arg_names=(*losses.LOGPS_NAMES, "chosen_lengths", "rejected_lengths", "beta"),
+        title="TRL 1.x's per-token IPO loss",
+        difficulty=2,
+    ),
+    Exercise(
+        "9.2",
+        "reward_accuracy(chosen_rewards, rejected_rewards) -> rewards/accuracies",
+        _reward_accuracy,
+        _ACCURACY_CASES,
+        (
+            Mistake(
+                "ties count",
+                "a tie is not a win: TRL and dpo_toy use a strict >, so at step 0 (all ties) the accuracy is 0",
+                lambda c, r: float(np.mean(c >= r)),
+            ),
+            Mistake(
+                "count",
+                "you returned how many; rewards/accuracies is the fraction of pairs (a mean)",
+                lambda c, r: float(np.sum(c > r)),
+            ),
+        ),
+        arg_names=("chosen_rewards", "rejected_rewards"),
+        title="the rewards/accuracies metric",
+        difficulty=1,
+    ),
+)
+
+QUESTIONS = ()

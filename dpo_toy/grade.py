@@ -21,7 +21,10 @@ Rules, in the order an instructor meets them:
   reported; ``--chapter`` overrides both. When none of these says, the submission gets one row
   with an empty exercise and the reason ``chapter unknown``.
 - **One row per exercise id of that chapter** (``dpo_toy.exercises.ids(chapter)``). When an id
-  is checked more than once, the last verdict counts (a learner re-runs a check after fixing).
+  is checked more than once, the last verdict counts (a learner re-runs a check after fixing; a
+  ``predict`` emits its compared verdict and the revealing ``check`` the same one again). Verdicts
+  for ids outside the chapter, or for ids that do not exist (a mistyped ``check("1.10", f)``), are
+  not rows: the exercise the learner meant then shows ``check missing``.
 - **Errors do not stop a notebook**: cells run on after a cell raises (as in nbgrader), and a check
   cell that raised before its check answered gets ``error in check cell: <ExceptionName>``.
 - **A notebook that stops** (the time limit, or a kernel that died, e.g. ``os._exit``) keeps the
@@ -54,7 +57,9 @@ CHAPTER_UNKNOWN = "chapter unknown"
 ENV = "DPO_TOY_VERDICTS"
 DEFAULT_TIMEOUT = 300.0
 
-_CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([^"']+)["']""")
+# Where a notebook's checks sit (to explain a missing verdict, never to read one): check("1.1", ...)
+# and predict("1.p1", ...), which emits the compared verdict too.
+_CHECK_CALL = re.compile(r"""\b(?:check|predict)\(\s*["']([^"']+)["']""")
 
 
 @dataclass(frozen=True)
@@ -308,10 +313,10 @@ def _summary(rows):
 
 
 def _id_key(exercise_id):
-    head, _, tail = exercise_id.partition(".")
-    digits = re.match(r"([a-z]*)(\d*)$", tail)
-    letters, number = (digits.group(1), int(digits.group(2) or 0)) if digits else (tail, 0)
-    return (int(head) if head.isdigit() else -1, letters, number, tail)
+    from .exercises import ids
+
+    order = {known: k for k, known in enumerate(ids())}
+    return (order.get(exercise_id, len(order)), exercise_id)
 
 
 def report(rows, top=10):

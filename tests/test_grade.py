@@ -15,7 +15,7 @@ from dpo_toy.exercises import check, ids
 
 CHAPTER = 0
 STEM = course.CHAPTERS[CHAPTER].stem
-CHECK = re.compile(r"""\bcheck\(\s*["']([^"']+)["']\s*(?:,\s*(\w+))?""")
+CHECK = re.compile(r"""\b(?:check|predict)\(\s*["']([^"']+)["']\s*(?:,\s*(\w+))?""")
 
 
 def _solution():

@@ -29,8 +29,9 @@ Rules, in the order an instructor meets them:
   cell that raised before its check answered gets ``error in check cell: <ExceptionName>``.
 - **A notebook that stops** (the time limit, or a kernel that died, e.g. ``os._exit``) keeps the
   verdicts of the checks that ran before it stopped; the checks at or after the cell where it
-  stopped get ``timeout`` or ``crashed``. A check that never ran because its cell is gone gets
-  ``check missing``; a file that is not a readable notebook gets ``not a notebook`` on every row.
+  stopped, and those with no cell, get ``timeout`` or ``crashed``. In a notebook that ran to the
+  end, a check that gave no verdict because its cell is gone gets ``check missing``; a file that
+  is not a readable notebook gets ``not a notebook`` on every row.
 - Every such reason has the verdict ``failed``: the submission does not show a working answer.
   ``not attempted`` is kept for what the checks themselves report (the stub is still there).
 """
@@ -155,12 +156,25 @@ def _read_notebook(path):
     return nb
 
 
+def _client_class():
+    from nbclient import NotebookClient
+
+    class GradingClient(NotebookClient):
+        """nbclient that keeps only error outputs: a learner's print loop must not fill the memory."""
+
+        def output(self, outs, msg, display_id, cell_index):
+            if msg["msg_type"] != "error":
+                return None
+            return super().output(outs, msg, display_id, cell_index)
+
+    return GradingClient
+
+
 async def execute(path, timeout=DEFAULT_TIMEOUT):
     """Execute the notebook at ``path`` in a fresh kernel within ``timeout`` seconds; return a :class:`Run`.
 
     Never raises for a broken submission: the reason is in ``Run.stopped``.
     """
-    from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     nb = _read_notebook(path)
@@ -173,7 +187,7 @@ async def execute(path, timeout=DEFAULT_TIMEOUT):
                 run.check_cells.setdefault(exercise_id, []).append(index)
     with tempfile.TemporaryDirectory(prefix="dpo_toy_grade_") as work:
         verdicts = Path(work) / "verdicts.jsonl"
-        client = NotebookClient(
+        client = _client_class()(
             nb,
             timeout=math.ceil(timeout),
             kernel_name="python3",
@@ -215,10 +229,10 @@ def _reason(exercise_id, run):
     if run.stopped == NOT_A_NOTEBOOK:
         return NOT_A_NOTEBOOK
     cells = run.check_cells.get(exercise_id, [])
+    if run.stopped and (not cells or max(cells) >= run.stop_cell):
+        return run.stopped  # the notebook did not get that far (or the check is gone: stopping says more)
     if not cells:
         return CHECK_MISSING
-    if run.stopped and max(cells) >= run.stop_cell:
-        return run.stopped
     raised = [run.errors[i] for i in cells if i in run.errors]
     if raised:
         return f"error in check cell: {raised[-1]}"

@@ -170,6 +170,10 @@ def test_rows_rules():
     assert rows[1] == grade.Row("s.ipynb", rest[0], "failed", "error in check cell: NameError")
     run.stopped, run.stop_cell = grade.CRASHED, 10
     assert grade.rows_for("s.ipynb", run, chapter=1)[1].mistake == "crashed"
+    del run.check_cells[rest[0]]  # a check cell gone from a notebook that crashed: the crash is the news
+    assert grade.rows_for("s.ipynb", run, chapter=1)[1].mistake == "crashed"
+    run.stopped, run.stop_cell = "", -1
+    assert grade.rows_for("s.ipynb", run, chapter=1)[1].mistake == "check missing"
     assert grade.rows_for("homework.ipynb", grade.Run()) == [
         grade.Row("homework.ipynb", "", "failed", grade.CHAPTER_UNKNOWN)
     ]
@@ -198,3 +202,17 @@ def test_learner_edition_accepts_nbgrader_markers(marker):
     """Solution blocks marked `# BEGIN SOLUTION` or nbgrader's `### BEGIN SOLUTION` both become the stub."""
     source = f"def f(x):\n    {marker} BEGIN SOLUTION\n    return x\n    {marker} END SOLUTION\n"
     assert course.strip_solutions(source) == f"def f(x):\n    {course.STUB}\n"
+
+
+def test_grading_client_keeps_only_errors():
+    """A learner's print loop cannot fill the grader's memory: only error outputs are kept."""
+    client = grade._client_class()(nbformat.v4.new_notebook())
+    outs = []
+
+    def msg(msg_type, content):
+        return {"msg_type": msg_type, "header": {"msg_type": msg_type}, "parent_header": {}, "content": content}
+
+    client.output(outs, msg("stream", {"name": "stdout", "text": "x" * 100}), None, 0)
+    client.output(outs, msg("display_data", {"data": {"text/plain": "1"}, "metadata": {}}), None, 0)
+    client.output(outs, msg("error", {"ename": "NameError", "evalue": "f", "traceback": []}), None, 0)
+    assert [o["output_type"] for o in outs] == ["error"] and outs[0]["ename"] == "NameError"

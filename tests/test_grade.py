@@ -207,7 +207,8 @@ def test_learner_edition_accepts_nbgrader_markers(marker):
 def test_grading_client_keeps_only_errors():
     """A learner's print loop cannot fill the grader's memory: only error outputs are kept."""
     client = grade._client_class()(nbformat.v4.new_notebook())
-    client.reset_execution_trackers()  # what nbclient does before running a notebook
+    client.reset_execution_trackers()
+    client.clear_before_next_output = False  # what nbclient sets before running a cell
     outs = []
 
     def msg(msg_type, content):

@@ -51,11 +51,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .exercises._record import ENV  # the variable the checks read: DPO_TOY_VERDICTS
+
 COLUMNS = ("submission", "exercise", "verdict", "mistake")
 VERDICTS = ("passed", "failed", "not attempted")
 TIMEOUT, CRASHED, NOT_A_NOTEBOOK, CHECK_MISSING = "timeout", "crashed", "not a notebook", "check missing"
 CHAPTER_UNKNOWN = "chapter unknown"
-ENV = "DPO_TOY_VERDICTS"
 DEFAULT_TIMEOUT = 300.0
 
 # Where a notebook's checks sit (to explain a missing verdict, never to read one): check("1.1", ...)
@@ -297,6 +298,11 @@ def grade(paths, timeout=DEFAULT_TIMEOUT, jobs=2, chapter=None, progress=False):
         raise ValueError(f"jobs must be a positive integer; got {jobs!r}")
     if not isinstance(timeout, int | float) or not timeout > 0 or not math.isfinite(timeout):
         raise ValueError(f"timeout must be a positive number of seconds; got {timeout!r}")
+    from .exercises import ids
+
+    if chapter is not None and not ids(chapter):
+        known = sorted({int(i.partition(".")[0]) for i in ids()})
+        raise ValueError(f"chapter must be one of {known}; got {chapter!r}")
     submissions = collect(paths)
     return asyncio.run(_grade_all(submissions, float(timeout), jobs, chapter, progress))
 

@@ -195,6 +195,8 @@ def test_bad_arguments():
         grade.grade([], jobs=0)
     with pytest.raises(ValueError, match="timeout"):
         grade.grade([], timeout=float("nan"))
+    with pytest.raises(ValueError, match="chapter"):
+        grade.grade([], chapter=42)
 
 
 @pytest.mark.parametrize("marker", ["#", "###"])

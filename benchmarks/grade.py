@@ -10,8 +10,10 @@ learner edition and 10 with a catalogued mistake in exercise 1.1. Grading them w
 (fresh kernel per notebook, a verdict file per kernel, cell-by-cell execution under a notebook-wide
 time limit, the CSV rows) is compared with the floor: nbclient's own ``NotebookClient.execute``
 on the same 30 notebooks, also two at a time, with nothing else. The two are run alternately
-(floor, grade, grade, floor, ...) so that drift in the machine's load falls on both; the ratio is
-total grading time over total floor time. Target: ratio <= 1.3.
+(floor, immediate, grade, then grade, immediate, floor) so that drift in the machine's load falls on both; the ratio is
+total grading time over total floor time. Target: ratio <= 1.3. A second floor, nbclient with
+``shutdown_kernel="immediate"`` (the grader's setting), shows how much of the difference is the
+kernel shutdown.
 """
 
 import asyncio
@@ -51,7 +53,7 @@ def make_class(folder):
     return sorted(folder.glob("*.ipynb"))
 
 
-async def _nbclient_alone(paths, jobs):
+async def _nbclient_alone(paths, jobs, shutdown):
     from nbclient import NotebookClient
 
     gate = asyncio.Semaphore(jobs)
@@ -60,15 +62,18 @@ async def _nbclient_alone(paths, jobs):
         async with gate:
             nb = nbformat.read(path, as_version=4)
             with tempfile.TemporaryDirectory() as work:
-                client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": work}})
+                resources = {"metadata": {"path": work}}
+                client = NotebookClient(
+                    nb, timeout=300, kernel_name="python3", shutdown_kernel=shutdown, resources=resources
+                )
                 await client.async_execute()
 
     await asyncio.gather(*(one(p) for p in paths))
 
 
-def time_floor(paths):
+def time_floor(paths, shutdown="graceful"):
     start = time.perf_counter()
-    asyncio.run(_nbclient_alone(paths, JOBS))
+    asyncio.run(_nbclient_alone(paths, JOBS, shutdown))
     return time.perf_counter() - start
 
 
@@ -82,24 +87,29 @@ def main(rounds=2):
     with tempfile.TemporaryDirectory(prefix="dpo_toy_class_") as tmp:
         folder = Path(tmp)
         paths = make_class(folder)
-        floors, grades, rows = [], [], []
+        times = {"floor": [], "immediate": [], "grade": []}
+        rows = []
         for r in range(rounds):
-            order = ("floor", "grade") if r % 2 == 0 else ("grade", "floor")
+            order = ("floor", "immediate", "grade") if r % 2 == 0 else ("grade", "immediate", "floor")
             for what in order:
-                if what == "floor":
-                    floors.append(time_floor(paths))
-                else:
+                if what == "grade":
                     seconds, rows = time_grade(folder)
-                    grades.append(seconds)
-                print(f"round {r + 1}: {what} {(floors if what == 'floor' else grades)[-1]:.1f} s", flush=True)
+                else:
+                    seconds = time_floor(paths, "graceful" if what == "floor" else "immediate")
+                times[what].append(seconds)
+                print(f"round {r + 1}: {what} {seconds:.1f} s", flush=True)
+    floors, immediates, grades = times["floor"], times["immediate"], times["grade"]
     verdicts = Counter((r.exercise, r.verdict, r.mistake) for r in rows)
     ratio = sum(grades) / sum(floors)
+    ratio_immediate = sum(grades) / sum(immediates)
     figures = {
         "submissions": len(paths),
         "jobs": JOBS,
         "grade_seconds": grades,
         "nbclient_seconds": floors,
+        "nbclient_immediate_shutdown_seconds": immediates,
         "ratio": ratio,
+        "ratio_to_immediate_shutdown": ratio_immediate,
         "target": TARGET,
         "met": ratio <= TARGET,
         "verdicts": {f"{e} {v} {m}".strip(): n for (e, v, m), n in sorted(verdicts.items())},
@@ -110,6 +120,10 @@ def main(rounds=2):
         f"{f'grade {len(paths)} chapter-{CHAPTER} submissions, --jobs {JOBS} (median)':<58}"
         f"{statistics.median(grades):>9.1f}s{statistics.median(floors):>9.1f}s{ratio:>8.2f}  <= {TARGET}"
         f"{'' if ratio <= TARGET else ' (missed)'}"
+    )
+    print(
+        f"{'  the same against nbclient with immediate kernel shutdown':<58}{'':>10}"
+        f"{statistics.median(immediates):>9.1f}s{ratio_immediate:>8.2f}"
     )
     print("verdicts:", ", ".join(f"{k}: {n}" for k, n in figures["verdicts"].items()))
     RESULTS.parent.mkdir(exist_ok=True)

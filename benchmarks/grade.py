@@ -8,12 +8,12 @@ Notes
 The class is 30 generated submissions of chapter 1: 10 copies of the solution edition, 10 of the
 learner edition and 10 with a catalogued mistake in exercise 1.1. Grading them with ``--jobs 2``
 (fresh kernel per notebook, a verdict file per kernel, cell-by-cell execution under a notebook-wide
-time limit, the CSV rows) is compared with the floor: nbclient's own ``NotebookClient.execute``
-on the same 30 notebooks, also two at a time, with nothing else. The two are run alternately
-(floor, immediate, grade, then grade, immediate, floor) so that drift in the machine's load falls on both; the ratio is
-total grading time over total floor time. Target: ratio <= 1.3. A second floor, nbclient with
-``shutdown_kernel="immediate"`` (the grader's setting), shows how much of the difference is the
-kernel shutdown.
+time limit, only error outputs kept, the CSV rows) is compared with the floor: nbclient's own
+``NotebookClient.execute`` on the same 30 notebooks, also two at a time, with nothing else. A
+second floor, nbclient with ``shutdown_kernel="immediate"`` (the grader's setting), shows how much
+of the difference is the kernel shutdown. They run alternately (floor, immediate, grade, then
+grade, immediate, floor) so that drift in the machine's load falls on all three; a ratio is total
+grading time over total floor time. Target: ratio <= 1.3.
 """
 
 import asyncio

@@ -186,8 +186,10 @@ async def execute(path, timeout=DEFAULT_TIMEOUT):
         if cell.cell_type == "code":
             for exercise_id in _CHECK_CALL.findall(cell.source):
                 run.check_cells.setdefault(exercise_id, []).append(index)
-    with tempfile.TemporaryDirectory(prefix="dpo_toy_grade_") as work:
-        verdicts = Path(work) / "verdicts.jsonl"
+    with tempfile.TemporaryDirectory(prefix="dpo_toy_grade_") as tmp:
+        verdicts = Path(tmp) / "verdicts.jsonl"  # outside the kernel's working directory
+        work = Path(tmp) / "work"
+        work.mkdir()
         client = _client_class()(
             nb,
             timeout=math.ceil(timeout),
@@ -195,7 +197,7 @@ async def execute(path, timeout=DEFAULT_TIMEOUT):
             allow_errors=True,
             record_timing=False,
             shutdown_kernel="immediate",
-            resources={"metadata": {"path": work}},
+            resources={"metadata": {"path": str(work)}},
         )
         deadline = time.monotonic() + timeout
         index = 0

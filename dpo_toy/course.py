@@ -10,6 +10,8 @@ Command line (what the Makefile calls)::
     python -m dpo_toy.course learner    # regenerate notebooks/*.ipynb from notebooks/solutions/
     python -m dpo_toy.course execute    # re-execute every notebook and store it reproducibly
     python -m dpo_toy.course map        # print the course map
+    python -m dpo_toy.course tables     # regenerate the exercise tables of README and INSTRUCTORS
+                                        # (--check: fail if they are stale)
 """
 
 import re
@@ -218,8 +220,19 @@ def main(argv=None):
         for path in paths:
             print(f"executing {path}", flush=True)
             execute(path)
+    elif command == "tables":
+        from .exercises import _tables
+
+        if "--check" in argv[1:]:
+            if _tables.stale():
+                raise SystemExit(
+                    f"stale exercise tables in {', '.join(_tables.stale())}: run `python -m dpo_toy.course tables`"
+                )
+        else:
+            for path in _tables.write():
+                print(f"tables rewritten: {path}")
     else:
-        raise SystemExit(f"unknown command {command!r}; use one of: map, learner, execute")
+        raise SystemExit(f"unknown command {command!r}; use one of: map, learner, execute, tables")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ each verdict is also appended to that file as a JSON line (see :mod:`._record`).
 import difflib
 import re
 
-from . import _record, ch00, ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08, ch09
+from . import _record, _runner, ch00, ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08, ch09
 from ._engine import FAILED, NOT_ATTEMPTED, PASSED, Case, Exercise, LibraryFunction, Mistake, Verdict, check_exercise
 from ._kinds import Choice, Derivation, Prediction, SliderQuestion
 
@@ -42,6 +42,7 @@ __all__ = [
     "get",
     "ids",
     "predict",
+    "set_time_limit",
 ]
 
 CHAPTER_MODULES = (ch00, ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08, ch09)
@@ -104,21 +105,36 @@ def _unknown(exercise_id):
     return Verdict(str(exercise_id), FAILED, f"there is no exercise {exercise_id!r}; {_nearest(exercise_id)}")
 
 
-def check(exercise_id, answer=_MISSING):
+def set_time_limit(seconds):
+    """Set how many seconds a check may spend in the learner's function (all inputs together).
+
+    The default is a few seconds; ``None`` means no limit. Returns the previous value.
+    """
+    if seconds is not None and not (isinstance(seconds, int | float) and seconds > 0):
+        raise ValueError(f"seconds must be a positive number or None, got {seconds!r}")
+    previous, _runner.DEFAULT_TIME_LIMIT = _runner.DEFAULT_TIME_LIMIT, seconds
+    return previous
+
+
+def check(exercise_id, answer=_MISSING, *, time_limit=None):
     """Check the learner's answer to ``exercise_id`` and return the verdict (one line; never raises).
 
     ``answer`` is a function (function exercises, derivations), a number (sliders, derivations),
     an option key (choices), or omitted for a prediction (the recorded one is compared).
+    ``time_limit``: seconds the learner's function may take over all inputs (default: see
+    :func:`set_time_limit`); past it the verdict says so and the kernel keeps running.
     """
     try:
         item = _REGISTRY.get(exercise_id) if isinstance(exercise_id, str) else None
         if item is None:
             verdict = _unknown(exercise_id)
-        elif answer is _MISSING:
-            verdict = item.check(None)
+        elif item.kind in ("function", "derivation"):
+            verdict = item.check(None if answer is _MISSING else answer, time_limit=time_limit)
         else:
-            verdict = item.check(answer)
-    except Exception as exc:  # a bug in the checker must still end in one line
+            verdict = item.check(None if answer is _MISSING else answer)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a bug in the checker must still end in one line
         verdict = Verdict(str(exercise_id), FAILED, f"could not check your answer: {type(exc).__name__}: {exc}")
     _record.emit(verdict)
     return verdict
@@ -145,7 +161,9 @@ def predict(exercise_id, prediction):
             )
         else:
             shown, graded = item.record(prediction)
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:
         shown = graded = Verdict(str(exercise_id), FAILED, f"could not record: {type(exc).__name__}: {exc}")
     _record.emit(graded)
     return shown

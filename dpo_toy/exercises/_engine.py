@@ -14,11 +14,16 @@ reference imported from the library only when first called, for the PyTorch chap
 
 import copy
 import importlib
-import warnings
+import inspect
+import sys
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
+
+from . import _runner
+from ._compare import _close, _floats, _generic_mistake, _matches, _quiet, _return_problem, _same, _short
+from ._runner import Budget, TimeLimitExceeded, call_with_time_limit, captured_output
 
 PASSED, NOT_ATTEMPTED, FAILED = "passed", "not attempted", "failed"
 STATUSES = (PASSED, NOT_ATTEMPTED, FAILED)
@@ -59,11 +64,25 @@ class Case:
 
 @dataclass(frozen=True)
 class Mistake:
-    """A classic wrong answer: ``compute`` returns what a function with this mistake returns."""
+    """A classic wrong answer, and how to recognise it.
+
+    ``compute`` returns what a function with this mistake returns (for questions with a number
+    answer: ``compute()`` with no arguments). Write it in a stable form (log space) where one
+    exists: a learner's naive version that overflows on the extreme inputs is still recognised,
+    since non-finite values on ``hard`` cases are skipped when matching. ``params``: match only
+    when the learner's function names its parameters exactly so (e.g. chosen/rejected in the
+    right order: then equal outputs mean a sign error, not swapped arguments). ``examples``:
+    learner-style functions with this mistake (naive and log-space forms), each tested to be
+    named as this mistake. ``matches``: instead of ``compute``, a predicate ``matches(value,
+    expected)`` on each input (e.g. :func:`._compare.proportional`: right up to a constant factor).
+    """
 
     name: str
     message: str
-    compute: object
+    compute: object = None
+    examples: tuple = ()
+    params: tuple = None
+    matches: object = None
 
 
 class LibraryFunction:
@@ -106,6 +125,9 @@ class Exercise:
         A short description for the tables ("the optimal policy π*").
     difficulty : int
         1 (a line or two) to 3 (needs the chapter's derivation).
+    log_space : bool
+        Probabilities: also compare the logs of entries above 1e-250, so that tiny probabilities
+        must be right too (not only within ``atol`` of 0).
     """
 
     kind: ClassVar[str] = "function"
@@ -122,6 +144,7 @@ class Exercise:
     arg_names: tuple = field(default=())
     title: str = ""
     difficulty: int = 1
+    log_space: bool = False
 
     @property
     def chapter(self):
@@ -137,113 +160,87 @@ class Exercise:
             object.__setattr__(self, "cases", tuple(self.cases()))
         return self.cases
 
-    def check(self, fn):
+    def check(self, fn, time_limit=None):
         """Run the learner's ``fn``; return a :class:`Verdict`, never raise."""
-        return check_exercise(self, fn)
+        return check_exercise(self, fn, time_limit)
 
 
-# --- the engine ------------------------------------------------------------------------------
+# --- running the learner's function ----------------------------------------------------------------
 
 
 @dataclass
 class _Outcome:
     case: Case
-    kind: str  # ok, wrong, raised, none, type, shape, mutated, nonfinite, not_attempted
+    kind: str  # ok, wrong, raised, none, type, shape, mutated, nonfinite, not_attempted, timeout, ...
     value: object = None
     detail: str = ""
+    expected: object = None
 
 
-def _quiet(fn, *args):
-    """Call fn with NumPy warnings silenced; a learner's overflow is reported, not printed."""
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return fn(*args)
-
-
-def _plain(x):
-    """NumPy values for comparing: tensors are detached, models become their parameter arrays."""
-    if hasattr(x, "state_dict") and callable(x.state_dict):
-        return [_plain(v) for v in x.state_dict().values()]
-    if hasattr(x, "detach") and hasattr(x, "numpy"):
-        return x.detach().cpu().numpy()
-    if isinstance(x, tuple | list):
-        return type(x)(_plain(v) for v in x)
-    return x
-
-
-def _close(a, b, ex):
-    a, b = np.asarray(_plain(a), dtype=float), np.asarray(_plain(b), dtype=float)
-    return a.shape == b.shape and bool(np.allclose(a, b, rtol=ex.rtol, atol=ex.atol, equal_nan=True))
-
-
-def _same(a, b):
-    a, b = _plain(a), _plain(b)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    try:
-        return bool(np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True))
-    except TypeError:
-        return bool(np.array_equal(np.asarray(a), np.asarray(b)))
-
-
-def _run_case(ex, fn, case):
+def _run_case(ex, fn, case, budget, expected):
     args = copy.deepcopy(case.args)
     try:
-        out = _quiet(fn, *args)
+        out = _quiet(call_with_time_limit, fn, args, budget.left())
+    except TimeLimitExceeded:
+        return _Outcome(case, "timeout")
     except NotImplementedError:
         return _Outcome(case, "not_attempted")
-    except Exception as exc:  # the learner's bug, reported kindly
-        return _Outcome(case, "raised", detail=f"{type(exc).__name__}: {exc}")
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # the learner's bug (SystemExit too), reported kindly
+        return _Outcome(case, "raised", detail=f"{type(exc).__name__}: {exc}".rstrip(": "))
     for i, (before, after) in enumerate(zip(case.args, args)):
         if not _same(before, after):
             name = ex.arg_names[i] if i < len(ex.arg_names) else f"argument {i + 1}"
             return _Outcome(case, "mutated", detail=name)
     if out is None:
         return _Outcome(case, "none")
+    problem, message = _return_problem(out)
+    if problem:
+        return _Outcome(case, "problem", detail=message)
     try:
-        value = np.asarray(_plain(out), dtype=float)
+        value = _floats(out)
     except (TypeError, ValueError):
-        return _Outcome(case, "type", detail=type(out).__name__)
-    expected = np.asarray(_plain(ex.reference(*case.args)), dtype=float)
+        return _Outcome(case, "type", detail=type(out).__name__, expected=expected)
     if value.shape != expected.shape:
-        return _Outcome(case, "shape", value, f"got shape {value.shape}, expected {expected.shape}")
+        return _Outcome(case, "shape", value, f"got shape {value.shape}, expected {expected.shape}", expected)
     if _close(value, expected, ex):
-        return _Outcome(case, "ok", value)
+        return _Outcome(case, "ok", value, expected=expected)
     if np.isnan(value).any():
-        return _Outcome(case, "nonfinite", value, "NaN")
+        return _Outcome(case, "nonfinite", value, "NaN", expected)
     if np.isinf(value).any() and not np.isinf(expected).any():
-        return _Outcome(case, "nonfinite", value, "inf")
-    return _Outcome(case, "wrong", value)
+        return _Outcome(case, "nonfinite", value, "inf", expected)
+    return _Outcome(case, "wrong", value, expected=expected)
 
 
-def _matches(ex, mistake, outcomes):
-    """The learner's output equals what the mistake computes on every input tried.
-
-    On extreme inputs a learner's naive formula may overflow where the catalogued version does
-    not; the mistake is still named (the overflow is a second problem, reported once it is fixed).
-    """
-    for o in outcomes:
-        if o.value is None:
-            return False
-        if o.case.hard and not np.isfinite(o.value).all():
-            continue
-        try:
-            wrong = _quiet(mistake.compute, *copy.deepcopy(o.case.args))
-        except Exception:
-            return False
-        if not _close(o.value, wrong, ex):
-            return False
-    # A "mistake" that agrees with the reference everywhere tells nothing.
-    return any(o.kind != "ok" for o in outcomes)
+def _learner_params(fn):
+    try:
+        return tuple(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return None
 
 
-def _short(x):
-    arr = np.asarray(_plain(x), dtype=float)
-    with np.printoptions(precision=4, suppress=True, threshold=8):
-        return np.array2string(arr, separator=", ")
+def _signature_problem(ex, fn, n_args):
+    """Why the learner's function cannot be called like the exercise calls it, or ""."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # builtins without a signature: just call them
+        return ""
+    try:
+        signature.bind(*range(n_args))
+    except TypeError:
+        params = ", ".join(signature.parameters)
+        return f"your function takes ({params}), but the check calls it with {n_args} arguments: {ex.signature}"
+    return ""
 
 
-def _verdict(ex, fn):
+def _show_output(sink):
+    text = sink.text()
+    if text.strip():
+        print(f"(what your function printed)\n{text.rstrip()}", file=sys.stdout)
+
+
+def _verdict(ex, fn, time_limit):
     def verdict(status, message, mistake=""):
         return Verdict(ex.id, status, message, mistake, ex.noun)
 
@@ -251,26 +248,61 @@ def _verdict(ex, fn):
         return verdict(NOT_ATTEMPTED, "not attempted yet (no function given)")
     if not callable(fn):
         return verdict(FAILED, f"expected a function {ex.signature}, got {type(fn).__name__}")
+    if inspect.isgeneratorfunction(fn):
+        return verdict(FAILED, "your function contains `yield`, so it returns a generator: use `return`", "generator")
     cases = ex.all_cases()
-    outcomes = [_run_case(ex, fn, case) for case in cases]
+    problem = _signature_problem(ex, fn, len(cases[0].args))
+    if problem:
+        return verdict(FAILED, problem, "wrong signature")
+    # The library's answers first: it warms up (imports, PyTorch kernels) outside the learner's time.
+    expected = [_floats(ex.reference(*copy.deepcopy(case.args))) for case in cases]
+    budget = Budget(_runner.DEFAULT_TIME_LIMIT if time_limit is None else time_limit)
+    outcomes = []
+    with captured_output() as sink:
+        for case, want in zip(cases, expected):
+            outcomes.append(_run_case(ex, fn, case, budget, want))
+            if outcomes[-1].kind == "timeout":
+                break
+    _show_output(sink)
+    return _diagnose(ex, fn, cases, outcomes, budget, verdict)
+
+
+def _diagnose(ex, fn, cases, outcomes, budget, verdict):
     kinds = {o.kind for o in outcomes}
     first = {}
     for o in outcomes:
         first.setdefault(o.kind, o)
-    if "not_attempted" in kinds:
+    if kinds == {"not_attempted"}:
         return verdict(NOT_ATTEMPTED, "not attempted yet (the stub still raises NotImplementedError)")
     if kinds == {"ok"}:
         extreme = " (extreme ones included)" if any(c.hard for c in cases) else ""
         return verdict(PASSED, f"passed on all {len(outcomes)} inputs{extreme}.")
+    if "timeout" in kinds:
+        msg = (
+            f"your function took longer than {budget.seconds:g} s (the time limit) on input "
+            f"{first['timeout'].case.label}: an endless loop? It was stopped; the kernel is still running"
+        )
+        return verdict(FAILED, msg, "timeout")
+    if "not_attempted" in kinds:
+        o = first["not_attempted"]
+        return verdict(
+            FAILED, f"failed on input {o.case.label}: it raised NotImplementedError there (part still a stub?)"
+        )
     if "mutated" in kinds:
         name = first["mutated"].detail
-        return verdict(FAILED, f"your function changed its input `{name}` in place; work on a copy instead")
+        return verdict(FAILED, f"your function changed its input `{name}` in place; work on a copy instead", "mutated")
     if "none" in kinds:
-        return verdict(FAILED, "your function returned None: did you forget `return`?")
+        return verdict(FAILED, "your function returned None: did you forget `return`?", "returned None")
+    if "problem" in kinds:
+        return verdict(FAILED, first["problem"].detail)
     if kinds <= {"ok", "wrong", "nonfinite", "shape"}:
+        params = _learner_params(fn)
         for mistake in ex.mistakes:
-            if _matches(ex, mistake, outcomes):
+            if _matches(ex, mistake, outcomes, params):
                 return verdict(FAILED, mistake.message, mistake.name)
+        generic = _generic_mistake(ex, outcomes)
+        if generic:
+            return verdict(FAILED, generic[1], generic[0])
     if "raised" in kinds:
         o = first["raised"]
         return verdict(FAILED, f"your function raised {o.detail} on input {o.case.label}")
@@ -284,16 +316,20 @@ def _verdict(ex, fn):
     if all(o.case.hard for o in bad):
         labels = "; ".join(f"'{o.case.label}'" for o in bad)
         return verdict(FAILED, f"right on ordinary inputs, but not on {labels}: {ex.unstable_hint}", "unstable")
-    o = bad[0]
+    o = next(o for o in bad if not o.case.hard)
     if o.kind == "nonfinite":
         return verdict(FAILED, f"your function returned {o.detail} on input {o.case.label}")
-    expected = ex.reference(*o.case.args)
-    return verdict(FAILED, f"wrong value on input {o.case.label}: got {_short(o.value)}, expected {_short(expected)}")
+    return verdict(FAILED, f"wrong value on input {o.case.label}: got {_short(o.value)}, expected {_short(o.expected)}")
 
 
-def check_exercise(ex, fn):
-    """Run exercise ``ex`` against the learner's ``fn``; return a :class:`Verdict`, never raise."""
+def check_exercise(ex, fn, time_limit=None):
+    """Run exercise ``ex`` against the learner's ``fn``; return a :class:`Verdict`, never raise.
+
+    ``time_limit``: seconds for all calls of ``fn`` together (default: ``set_time_limit``'s value).
+    """
     try:
-        return _verdict(ex, fn)
-    except Exception as exc:  # a bug in an odd return value must not become a traceback storm
+        return _verdict(ex, fn, time_limit)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a bug in an odd return value must not become a traceback storm
         return Verdict(ex.id, FAILED, f"could not check your function: {type(exc).__name__}: {exc}", "", ex.noun)

@@ -20,7 +20,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from . import _runner
 from ._engine import FAILED, NOT_ATTEMPTED, PASSED, Exercise, Verdict, check_exercise
+from ._runner import TimeLimitExceeded, call_with_time_limit
 
 
 def _missing(answer):
@@ -377,18 +379,24 @@ class Derivation(Exercise):
     def wants_number(self):
         return not self.cases
 
-    def check(self, answer):
+    def check(self, answer, time_limit=None):
         if self.wants_number and callable(answer):
             try:
-                answer = answer()
+                answer = call_with_time_limit(
+                    answer, (), _runner.DEFAULT_TIME_LIMIT if time_limit is None else time_limit
+                )
             except NotImplementedError:
                 answer = None
-            except Exception as exc:
+            except TimeLimitExceeded:
+                return Verdict(self.id, FAILED, "your code took longer than the time limit", "timeout", self.noun)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
                 return Verdict(self.id, FAILED, f"your code raised {type(exc).__name__}: {exc}", "", self.noun)
         if _missing(answer):
             return Verdict(self.id, NOT_ATTEMPTED, "not attempted yet", "", self.noun)
         if not self.wants_number:
-            return check_exercise(self, answer)
+            return check_exercise(self, answer, time_limit)
         value = _as_number(answer)
         if value is None:
             return Verdict(

@@ -4,6 +4,7 @@ import numpy as np
 
 from .. import policy, stable
 from ._cases import LOG_SPACE_HINT, distribution, france_args, policy_cases
+from ._compare import proportional
 from ._engine import Case, Exercise, Mistake
 from ._kinds import Choice, Derivation, Prediction, SliderQuestion
 
@@ -27,6 +28,9 @@ _KL_CASES = (
     Case("random p, q over 5", (distribution(_rng, 5), distribution(_rng, 5))),
     Case("p with a zero: [0.5, 0.5, 0] vs [0.2, 0.3, 0.5]", (np.array([0.5, 0.5, 0.0]), np.array([0.2, 0.3, 0.5]))),
     Case("p with zeros over 6", (distribution(_rng, 6, zeros=2), distribution(_rng, 6))),
+    Case("p = q: KL = 0", (np.array([0.2, 0.3, 0.5]), np.array([0.2, 0.3, 0.5]))),
+    Case("random p, q over 8", (distribution(_rng, 8), distribution(_rng, 8))),
+    Case("nearly one-hot p vs uniform over 4", (np.array([1 - 3e-9, 1e-9, 1e-9, 1e-9]), np.full(4, 0.25)), hard=True),
 )
 
 EXERCISES = (
@@ -40,27 +44,45 @@ EXERCISES = (
                 "not normalised",
                 "you forgot to normalise: divide pi_ref * exp(r / beta) by Z(x), its sum",
                 lambda p, r, b: p * np.exp(r / b),
+                examples=(
+                    lambda p, r, b: p * np.exp(r / b),
+                    lambda p, r, b: np.exp(np.log(p) + r / b - np.max(np.log(p) + r / b)),  # shifted, not divided
+                ),
+                matches=proportional,
             ),
             Mistake(
                 "exp(beta*r)",
                 "you used exp(beta * r); the boost is exp(r / beta): small beta means a strong boost",
-                lambda p, r, b: _naive_policy(p, r * b * b, b),
+                lambda p, r, b: policy.optimal_policy(p, r * b * b, b),  # exp(r·b²/b) = exp(β·r), in log space
+                examples=(
+                    lambda p, r, b: p * np.exp(b * r) / np.sum(p * np.exp(b * r)),
+                    lambda p, r, b: stable.softmax(np.log(p) + b * r),
+                ),
             ),
             Mistake(
                 "forgot pi_ref",
                 "you left out pi_ref: softmax(r / beta) alone is not anchored to the reference",
                 lambda p, r, b: stable.softmax(r / b),
+                examples=(
+                    lambda p, r, b: np.exp(r / b) / np.exp(r / b).sum(),
+                    lambda p, r, b: np.exp(r / b - stable.logsumexp(r / b)),
+                ),
             ),
             Mistake(
                 "log-probabilities",
                 "you returned log pi*; the function should return probabilities",
                 policy.log_optimal_policy,
-            ),  # fmt: skip
+                examples=(
+                    lambda p, r, b: np.log(p * np.exp(r / b) / np.sum(p * np.exp(r / b))),
+                    lambda p, r, b: np.log(p) + r / b - stable.logsumexp(np.log(p) + r / b),
+                ),
+            ),
         ),
         LOG_SPACE_HINT,
         arg_names=("pi_ref", "rewards", "beta"),
         title="the optimal policy π*",
         difficulty=2,
+        log_space=True,
     ),
     Exercise(
         "1.2",
@@ -72,21 +94,25 @@ EXERCISES = (
                 "reversed",
                 "you computed KL(q||p); the order matters: sum p * log(p / q)",
                 lambda p, q: policy.kl_divergence(q, p),
+                examples=(lambda p, q: np.sum(np.where(q > 0, q * np.log(q / p), 0.0)),),
             ),
             Mistake(
                 "sign",
                 "the sign is flipped: KL is never negative; it is sum p * log(p / q)",
                 lambda p, q: -policy.kl_divergence(p, q),
+                examples=(lambda p, q: np.sum(np.where(p > 0, p * np.log(q / p), 0.0)),),
             ),
             Mistake(
                 "log2",
                 "you used log base 2 (bits); the course uses natural logs (nats)",
                 lambda p, q: policy.kl_divergence(p, q) / np.log(2),
+                examples=(lambda p, q: np.sum(np.where(p > 0, p * np.log2(np.where(p > 0, p, 1) / q), 0.0)),),
             ),
             Mistake(
                 "0 log 0",
                 "entries with p = 0 give 0 * log 0 = NaN: they contribute 0, so skip them (np.where)",
                 _naive_kl,
+                examples=(lambda p, q: np.sum(p * np.log(p / q)), lambda p, q: np.sum(p * (np.log(p) - np.log(q)))),
             ),
         ),
         "entries with p = 0 must contribute 0",

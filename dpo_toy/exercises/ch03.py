@@ -9,10 +9,20 @@ from ._engine import Case, Exercise, Mistake
 _rng = np.random.default_rng([11, 3])  # this chapter's inputs; other chapters draw from their own
 
 _AVRO = load_chess("AVRO")
+_ZURICH = load_chess("Zurich Candidates")
 
 
 def _avro():
     return _AVRO.player_a.copy(), _AVRO.player_b.copy(), _AVRO.score_a.copy()
+
+
+def _zurich():
+    return _ZURICH.player_a.copy(), _ZURICH.player_b.copy(), _ZURICH.score_a.copy()
+
+
+def _simulated(n_players, n_games, seed):
+    sim = bradley_terry.simulate(n_players, n_games, spread=0.7, draw_parameter=0.8, seed=seed)
+    return sim.player_a, sim.player_b, sim.score_a
 
 
 _BT_CASES = (
@@ -22,16 +32,34 @@ _BT_CASES = (
         "three games with a draw",
         (np.array([0.5, -0.2, 1.0]), np.array([0, 1, 2]), np.array([1, 2, 0]), np.array([1.0, 0.5, 0.0])),
     ),
+    Case("Zurich 1953, all strengths 0", (np.zeros(15), *_zurich())),
+    Case("Zurich 1953, random strengths", (_rng.normal(size=15), *_zurich())),
+    Case("60 simulated games with draws", (_rng.normal(size=6), *_simulated(6, 60, 1))),
+    Case("AVRO 1938, strengths of +-5", (_rng.choice([-5.0, 5.0], 8), *_avro())),
+    Case("AVRO 1938, strengths of +-400", (_rng.choice([-400.0, 400.0], 8), *_avro()), hard=True),
 )
 _ELO_CASES = (
     Case("1500 vs 1500, a wins, k=32", (1500.0, 1500.0, 1.0, 32.0)),
     Case("1700 vs 1500, draw, k=20", (1700.0, 1500.0, 0.5, 20.0)),
     Case("1400 vs 1800, a loses, k=16", (1400.0, 1800.0, 0.0, 16.0)),
     Case("2100 vs 1900, a wins, k=10", (2100.0, 1900.0, 1.0, 10.0)),
+    Case("random ratings, a wins, k=24", (*_rng.uniform(1000, 2800, 2), 1.0, 24.0)),
+    Case("random ratings, draw, k=40", (*_rng.uniform(1000, 2800, 2), 0.5, 40.0)),
+    Case("1000 vs 2400, a wins, k=40", (1000.0, 2400.0, 1.0, 40.0)),
+    Case("ratings 6000 apart, a loses, k=32", (6000.0, 0.0, 0.0, 32.0), hard=True),
 )
 _MM_CASES = (
     Case("AVRO 1938 from zeros", (np.zeros(8), *_avro())),
     Case("AVRO 1938 from random strengths", (_rng.normal(size=8), *_avro())),
+    Case("Zurich 1953 from zeros", (np.zeros(15), *_zurich())),
+    Case("Zurich 1953 from random strengths", (_rng.normal(size=15), *_zurich())),
+    *(
+        Case(
+            f"{n} games of {k} simulated players, from random strengths", (_rng.normal(size=k), *_simulated(k, n, seed))
+        )
+        for k, n, seed in ((4, 200, 2), (6, 300, 3), (10, 600, 4))
+    ),
+    Case("AVRO 1938 from strengths of +-30", (_rng.choice([-30.0, 30.0], 8), *_avro()), hard=True),
 )
 
 
@@ -42,6 +70,20 @@ def _bt_terms(s, a, b, y, draw_as):
     if draw_as == "loss":
         loss = (y < 1).astype(float)
     return np.sum(win * stable.log_sigmoid(d) + loss * stable.log_sigmoid(-d))
+
+
+def _naive_log_sigmoid(x):
+    return np.log(1 / (1 + np.exp(-x)))
+
+
+def _bt_sum(log_sig, s, a, b, y, win, loss, swap=False):
+    """Σ win·log σ(d) + loss·log σ(−d) over games, d = s_a − s_b (or s_b − s_a): learner-style forms."""
+    d = s[b] - s[a] if swap else s[a] - s[b]
+    return np.sum(win(y) * log_sig(d) + loss(y) * log_sig(-d))
+
+
+def _draws_half(y):
+    return y
 
 
 def _mm_no_centre(s, a, b, y):
@@ -69,6 +111,31 @@ def _elo_with(expected):
     return update
 
 
+def _learner_elo(direction=1.0, base=10.0, scale=400.0, move_b=True):
+    """The Elo update the way a learner writes it, with a slip chosen by the flags."""
+
+    def update(rating_a, rating_b, score_a, k):
+        expected = 1.0 / (1.0 + np.power(base, (rating_b - rating_a) / scale))
+        change = direction * k * (score_a - expected)
+        return rating_a + change, rating_b - change if move_b else rating_b
+
+    return update
+
+
+def _learner_mm(s, a, b, y, centre=True, draws=True):
+    """Hunter's MM step the way a learner writes it (wins and game counts by bincount)."""
+    if not draws:
+        keep = y != 0.5
+        a, b, y = a[keep], b[keep], y[keep]
+    n = s.size
+    pi = np.exp(s)
+    per_game = 1.0 / (pi[a] + pi[b])
+    wins = np.bincount(a, y, n) + np.bincount(b, 1 - y, n)
+    c = np.bincount(a, per_game, n) + np.bincount(b, per_game, n)
+    new = np.log(wins / c)
+    return new - new.mean() if centre else new
+
+
 EXERCISES = (
     Exercise(
         "3.1",
@@ -80,21 +147,37 @@ EXERCISES = (
                 "sign",
                 "the sign is flipped: a log-likelihood is <= 0; you returned the loss (-log L)",
                 lambda *x: -bradley_terry.log_likelihood(*x),
+                examples=tuple(
+                    lambda s, a, b, y, f=f: -_bt_sum(f, s, a, b, y, _draws_half, lambda y: 1 - y)
+                    for f in (_naive_log_sigmoid, stable.log_sigmoid)
+                ),
             ),
             Mistake(
                 "forgot draws",
                 "draws are missing: a draw counts as half a win, y = 0.5 in y log s(d) + (1-y) log s(-d)",
                 lambda s, a, b, y: _bt_terms(s, a, b, y, "ignore"),
+                examples=tuple(
+                    lambda s, a, b, y, f=f: _bt_sum(f, s, a, b, y, lambda y: y == 1, lambda y: y == 0)
+                    for f in (_naive_log_sigmoid, stable.log_sigmoid)
+                ),
             ),
             Mistake(
                 "draws as losses",
                 "you scored draws as losses; a draw is y = 0.5, half a win for each player",
                 lambda s, a, b, y: _bt_terms(s, a, b, y, "loss"),
+                examples=tuple(
+                    lambda s, a, b, y, f=f: _bt_sum(f, s, a, b, y, lambda y: y == 1, lambda y: y < 1)
+                    for f in (_naive_log_sigmoid, stable.log_sigmoid)
+                ),
             ),
             Mistake(
                 "players swapped",
                 "you used s_b - s_a: player_a wins with probability sigma(s_a - s_b)",
                 lambda s, a, b, y: bradley_terry.log_likelihood(s, b, a, y),
+                examples=tuple(
+                    lambda s, a, b, y, f=f: _bt_sum(f, s, a, b, y, _draws_half, lambda y: 1 - y, swap=True)
+                    for f in (_naive_log_sigmoid, stable.log_sigmoid)
+                ),
             ),
         ),
         arg_names=("strengths", "player_a", "player_b", "score_a"),
@@ -111,21 +194,25 @@ EXERCISES = (
                 "sign",
                 "the update points the wrong way: a rating rises by k * (score - expected)",
                 lambda ra, rb, y, k: tuple(2 * np.array([ra, rb]) - np.array(elo.elo_update(ra, rb, y, k))),
+                examples=(_learner_elo(direction=-1.0),),
             ),
             Mistake(
                 "base e",
                 "the expected score uses base 10: 1 / (1 + 10 ** ((rating_b - rating_a) / 400))",
                 _elo_with(lambda ra, rb: 1 / (1 + np.exp((rb - ra) / 400))),
+                examples=(_learner_elo(base=np.e),),
             ),
             Mistake(
                 "only a",
                 "player b's rating must move too, by the opposite amount (Elo is zero-sum)",
                 lambda ra, rb, y, k: (elo.elo_update(ra, rb, y, k)[0], rb),
+                examples=(_learner_elo(move_b=False),),
             ),
             Mistake(
                 "no /400",
                 "divide the rating gap by 400 before using it as an exponent of 10",
                 _elo_with(lambda ra, rb: 1 / (1 + np.power(10.0, rb - ra))),
+                examples=(_learner_elo(scale=1.0),),
             ),
         ),
         arg_names=("rating_a", "rating_b", "score_a", "k"),
@@ -142,11 +229,13 @@ EXERCISES = (
                 "not centred",
                 "right update, but not centred: subtract the mean so strengths keep mean 0",
                 _mm_no_centre,
+                examples=(lambda s, a, b, y: _learner_mm(s, a, b, y, centre=False),),
             ),
             Mistake(
                 "forgot draws",
                 "draws are missing from W_i and from the game counts: a draw is half a win for each player",
                 _mm_wins_only,
+                examples=(lambda s, a, b, y: _learner_mm(s, a, b, y, draws=False),),
             ),
         ),
         arg_names=("strengths", "player_a", "player_b", "score_a"),

@@ -11,8 +11,48 @@ _SCORES = (
     Case("the worked example: 1.8 vs 1.2", (np.array([1.8]), np.array([1.2]))),
     Case("5 random pairs", (_rng.normal(size=5) * 2, _rng.normal(size=5) * 2)),
     Case("a pair ranked wrong: 0 vs 3", (np.array([0.0, 1.0]), np.array([3.0, -1.0]))),
+    Case("12 random pairs, spread 5", (_rng.normal(size=12) * 5, _rng.normal(size=12) * 5)),
+    Case("equal scores: loss ln 2", (np.array([0.7, -0.2, 3.0]), np.array([0.7, -0.2, 3.0]))),
+    Case("margins of +-1e-3", (np.array([1e-3, 0.0]), np.array([0.0, 1e-3]))),
+    Case("one pair, margin 30", (np.array([30.0]), np.array([0.0]))),
     Case("margins of -800 and +800", (np.array([-400.0, 400.0]), np.array([400.0, -400.0])), hard=True),
 )
+
+
+def _naive_log_sigmoid(x):
+    return np.log(1 / (1 + np.exp(-x)))
+
+
+def _loss_with(log_sig, sign_inside=1.0, sign_outside=-1.0, reduce=np.mean):
+    """A learner-style reward-model loss: reduce(sign_outside · log σ(sign_inside · margin))."""
+
+    def loss(r_chosen, r_rejected):
+        return reduce(sign_outside * log_sig(sign_inside * (r_chosen - r_rejected)))
+
+    return loss
+
+
+_FORMS = (_naive_log_sigmoid, stable.log_sigmoid)  # naive (overflows at +-800) and stable
+
+
+def _sign_inside_sigma(r_chosen, r_rejected):
+    """Parameters in the right order, σ's argument backwards."""
+    return losses.reward_model_loss(r_rejected, r_chosen)
+
+
+def _grad_with(weight_sign=-1.0, mean=True, sigma_of=lambda m: stable.sigmoid(-m)):
+    """A learner-style gradient of the reward-model loss, with a chosen slip (mistakes of 4.2)."""
+
+    def grad(r_chosen, r_rejected):
+        g = weight_sign * sigma_of(r_chosen - r_rejected) / (r_chosen.size if mean else 1)
+        return g, -g
+
+    return grad
+
+
+def _naive_sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
 
 EXERCISES = (
     Exercise(
@@ -22,24 +62,40 @@ EXERCISES = (
         _SCORES,
         (
             Mistake(
-                "sign",
-                "the sign is flipped: a loss is -log sigma(r_chosen - r_rejected), never negative",
+                "forgot the leading minus",
+                "you forgot the leading minus: the loss is -log sigma(r_chosen - r_rejected), never negative",
                 lambda w, lo: -losses.reward_model_loss(w, lo),
+                examples=tuple(_loss_with(f, sign_outside=1.0) for f in _FORMS),
+            ),
+            Mistake(
+                "sign inside sigma",
+                "the sign inside sigma is flipped: the margin is r_chosen - r_rejected, so the loss is "
+                "-log sigma(r_chosen - r_rejected)",
+                _sign_inside_sigma,
+                examples=tuple(_loss_with(f, sign_inside=-1.0) for f in _FORMS),
+                params=("r_chosen", "r_rejected"),
             ),
             Mistake(
                 "swapped",
-                "chosen and rejected are swapped: the winner's score comes first, sigma(r_chosen - r_rejected)",
+                "chosen and rejected are swapped (in your parameters or in the formula): the winner's score "
+                "comes first, sigma(r_chosen - r_rejected)",
                 lambda w, lo: losses.reward_model_loss(lo, w),
+                examples=(
+                    lambda r_rejected, r_chosen: -np.mean(_naive_log_sigmoid(r_chosen - r_rejected)),
+                    lambda r_rejected, r_chosen: np.mean(np.logaddexp(0, r_rejected - r_chosen)),
+                ),
             ),
             Mistake(
                 "sum",
                 "you summed over pairs; the loss is the mean (E is an average over the dataset)",
                 lambda w, lo: losses.reward_model_loss(w, lo, "sum"),
+                examples=tuple(_loss_with(f, reduce=np.sum) for f in _FORMS),
             ),
             Mistake(
                 "no log",
                 "you forgot the log: the loss is -log sigma(margin), not 1 - sigma(margin)",
                 lambda w, lo: np.mean(1 - stable.sigmoid(w - lo)),
+                examples=(lambda w, lo: np.mean(1 - 1 / (1 + np.exp(-(w - lo)))),),
             ),
         ),
         "log(sigmoid(margin)) is log(0) = -inf for a margin of -800. Use -np.logaddexp(0, -margin)",
@@ -51,24 +107,31 @@ EXERCISES = (
         "4.2",
         "reward_model_loss_grad(r_chosen, r_rejected)",
         losses.reward_model_loss_grad,
-        _SCORES[:3],
+        _SCORES,
         (
             Mistake(
                 "sign",
                 "the sign is flipped: raising the winner's score lowers the loss, so dL/dr_chosen < 0",
                 lambda w, lo: tuple(-g for g in losses.reward_model_loss_grad(w, lo)),
+                examples=(
+                    _grad_with(weight_sign=1.0),
+                    _grad_with(weight_sign=1.0, sigma_of=lambda m: _naive_sigmoid(-m)),
+                ),
             ),
             Mistake(
                 "no 1/n",
                 "you forgot to divide by the number of pairs (the loss is a mean)",
                 lambda w, lo: losses.reward_model_loss_grad(w, lo, "sum"),
+                examples=(_grad_with(mean=False), _grad_with(mean=False, sigma_of=lambda m: _naive_sigmoid(-m))),
             ),
             Mistake(
                 "wrong sigma",
                 "the weight is sigma(r_rejected - r_chosen), the chance the model currently gets the pair wrong",
                 lambda w, lo: (-stable.sigmoid(w - lo) / w.size, stable.sigmoid(w - lo) / w.size),
+                examples=(_grad_with(sigma_of=stable.sigmoid), _grad_with(sigma_of=_naive_sigmoid)),
             ),
         ),
+        "exp(-margin) overflows for a margin of -800; use dpo_toy.sigmoid or np.exp(-np.logaddexp(0, -m))",
         arg_names=("r_chosen", "r_rejected"),
         title="its gradient",
         difficulty=2,

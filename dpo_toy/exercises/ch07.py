@@ -14,7 +14,7 @@ _sequence_logps = LibraryFunction("dpo_toy.sequences", "sequence_logps")
 
 
 def _sequence_cases():
-    """A fixed random TinyLM and three batches."""
+    """Two fixed random TinyLMs and eight batches: padded, unpadded, and drawn from the capitals task."""
     import torch
 
     from .. import sequences as seq
@@ -22,16 +22,35 @@ def _sequence_cases():
     vocab = seq.vocabulary()
     torch.manual_seed(7)
     model = seq.TinyLM(len(vocab)).eval()
+    other = seq.TinyLM(len(vocab)).eval()  # the next draw of the same seeded stream
     france, japan = seq.prompt_for("france"), seq.prompt_for("japan")
     examples = [
         seq.PreferenceExample(france, "the capital is paris .", "rome ."),
         seq.PreferenceExample(japan, "tokyo .", "tokyo is the capital of japan ."),
     ]
+    drawn = {n: seq.capitals_data(n, seed=n) for n in (3, 5, 8)}
     return (
         Case("two pairs, padded to the longest", (model, *seq.collate(examples, vocab).as_tuple())),
         Case("one pair", (model, *seq.collate(examples[1:], vocab).as_tuple())),
         Case("two pairs, padded to 24 tokens", (model, *seq.collate(examples, vocab, length=24).as_tuple())),
+        *(Case(f"{n} random capitals pairs", (model, *seq.collate(ex, vocab).as_tuple())) for n, ex in drawn.items()),
+        Case("5 random pairs, another model", (other, *seq.collate(drawn[5], vocab).as_tuple())),
+        Case(
+            "one pair padded to 40 tokens", (other, *seq.collate(examples[:1], vocab, length=40).as_tuple()), hard=True
+        ),
     )
+
+
+def _learner_logps(model, input_ids, attention_mask, completion_mask, shift=True, keep=None, average=False):
+    """sequence log-probs the way a learner writes them, with a slip chosen by the flags (examples)."""
+    import torch
+
+    log_probs = torch.log_softmax(model(input_ids, attention_mask), dim=-1)
+    scored = log_probs[:, :-1] if shift else log_probs[:, 1:]
+    token_logps = scored.gather(-1, input_ids[:, 1:].unsqueeze(-1)).squeeze(-1)
+    mask = (completion_mask & attention_mask if keep is None else keep(attention_mask, completion_mask))[:, 1:]
+    total = (token_logps * mask).sum(-1)
+    return total / mask.sum(-1) if average else total
 
 
 def _prompt_scored(model, input_ids, attention_mask, completion_mask):
@@ -79,8 +98,40 @@ def _batch_dpo_loss(policy_logps, ref_logps, beta, layout="halves", use_ref=True
 
 _BATCH_CASES = tuple(
     Case(label, (-np.abs(_rng.normal(size=2 * n)) * 6 - 1, -np.abs(_rng.normal(size=2 * n)) * 6 - 1, beta))
-    for label, n, beta in (("3 pairs, beta=0.5", 3, 0.5), ("5 pairs, beta=0.1", 5, 0.1), ("2 pairs, beta=1", 2, 1.0))
+    for label, n, beta in (
+        ("3 random pairs, beta=0.5", 3, 0.5),
+        ("5 random pairs, beta=0.1", 5, 0.1),
+        ("2 pairs, beta=1", 2, 1.0),
+        ("1 pair, beta=0.3", 1, 0.3),
+        ("8 pairs, beta=2", 8, 2.0),
+        ("16 pairs, beta=0.05", 16, 0.05),
+        ("4 pairs, beta=10", 4, 10.0),
+    )
+) + (
+    Case(
+        "log-probs of -1e4, beta=1",
+        (np.array([-1.0, -1e4, -1e4, -1.0]), np.array([-1.0, -1.0, -1.0, -1.0]), 1.0),
+        hard=True,
+    ),
 )
+
+
+def _learner_batch_loss(layout="halves", use_ref=True, reduce=np.mean):
+    """The batch DPO loss the way a learner writes it (stable), with a slip chosen by the flags."""
+
+    def loss(policy_logps, ref_logps, beta):
+        n = policy_logps.size // 2
+        ratio = policy_logps - (ref_logps if use_ref else 0.0)
+        if layout == "halves":
+            chosen, rejected = ratio[:n], ratio[n:]
+        elif layout == "swapped":
+            chosen, rejected = ratio[n:], ratio[:n]
+        else:
+            chosen, rejected = ratio[::2], ratio[1::2]
+        return reduce(np.logaddexp(0.0, -beta * (chosen - rejected)))
+
+    return loss
+
 
 EXERCISES = (
     Exercise(
@@ -93,24 +144,29 @@ EXERCISES = (
                 "prompt included",
                 "you scored the prompt too: only completion tokens (completion_mask) count in log pi(y|x)",
                 _prompt_scored,
+                examples=(lambda m, i, a, c: _learner_logps(m, i, a, c, keep=lambda a, c: a),),
             ),
             Mistake(
                 "padding included",
                 "you scored the padding too: multiply by attention_mask (or completion_mask), "
                 "or a row's value depends on what it was batched with",
                 _padding_scored,
+                examples=(lambda m, i, a, c: _learner_logps(m, i, a, c, keep=lambda a, c: c | ~a),),
             ),
             Mistake(
                 "off by one",
                 "the logits at position t predict token t + 1: score logits[:, :-1] against input_ids[:, 1:]",
                 _unshifted,
+                examples=(lambda m, i, a, c: _learner_logps(m, i, a, c, shift=False),),
             ),
             Mistake(
                 "mean",
                 "you averaged over tokens; log pi(y|x) is the sum of the token log-probs (chain rule)",
                 lambda m, i, a, c: _sequence_logps(m, i, a, c, average=True),
+                examples=(lambda m, i, a, c: _learner_logps(m, i, a, c, average=True),),
             ),
         ),
+        "padding must not change a row's log-prob: score only completion tokens that are real (attention_mask)",
         rtol=1e-5,
         atol=1e-6,
         arg_names=("model", "input_ids", "attention_mask", "completion_mask"),
@@ -127,24 +183,29 @@ EXERCISES = (
                 "swapped",
                 "chosen and rejected are swapped: the first half of the rows holds the chosen responses",
                 lambda p, r, b: _batch_dpo_loss(p, r, b, layout="swapped"),
+                examples=(_learner_batch_loss(layout="swapped"),),
             ),
             Mistake(
                 "interleaved",
                 "the rows are not interleaved: chosen rows come first (0..n-1), then the rejected ones",
                 lambda p, r, b: _batch_dpo_loss(p, r, b, layout="interleaved"),
+                examples=(_learner_batch_loss(layout="interleaved"),),
             ),
             Mistake(
                 "forgot the reference",
                 "you left out the reference log-probs: DPO compares log pi_theta - log pi_ref",
                 lambda p, r, b: _batch_dpo_loss(p, r, b, use_ref=False),
+                examples=(_learner_batch_loss(use_ref=False),),
             ),
             Mistake(
                 "sum",
                 "you summed over pairs; the loss is the mean over pairs",
                 lambda p, r, b: _batch_dpo_loss(p, r, b, reduction="sum"),
+                examples=(_learner_batch_loss(reduce=np.sum),),
             ),
         ),
         arg_names=("policy_logps", "ref_logps", "beta"),
+        unstable_hint="log(sigmoid(z)) is -inf for z = -1e4; use -np.logaddexp(0, -z)",
         title="the DPO loss from a concatenated batch's per-row log-probs",
         difficulty=1,
     ),

@@ -12,10 +12,22 @@ _trl_ipo_loss = LibraryFunction("dpo_toy.hf", "trl_ipo_loss")  # dpo_toy.hf impo
 
 def _length_cases():
     out = []
-    for label, n, beta in (("4 pairs, beta=0.5", 4, 0.5), ("6 pairs, beta=0.1", 6, 0.1), ("3 pairs, beta=2", 3, 2.0)):
+    for label, n, beta in (
+        ("4 random pairs, beta=0.5", 4, 0.5),
+        ("6 pairs, beta=0.1", 6, 0.1),
+        ("3 pairs, beta=2", 3, 2.0),
+        ("1 pair, beta=1", 1, 1.0),
+        ("10 pairs, beta=0.3", 10, 0.3),
+        ("5 pairs, beta=5", 5, 5.0),
+        ("8 pairs, beta=0.01", 8, 0.01),
+    ):
         logps = tuple(-np.abs(_rng.normal(size=n)) * 8 - 1 for _ in range(4))
         lengths = tuple(_rng.integers(2, 9, n).astype(float) for _ in range(2))
         out.append(Case(label, (*logps, *lengths, beta)))
+    long = (np.array([-900.0, -5.0]), np.array([-3.0, -700.0]), np.array([-1.0, -2.0]), np.array([-2.0, -1.0]))
+    out.append(
+        Case("completions of 500 tokens", (*long, np.array([500.0, 2.0]), np.array([1.0, 400.0]), 0.1), hard=True)
+    )
     return tuple(out)
 
 
@@ -29,6 +41,11 @@ _ACCURACY_CASES = (
     Case("no ties", (np.array([0.3, -0.1, 0.5, 0.2]), np.array([0.1, 0.2, -0.4, 0.6]))),
     Case("a tie at 0 (the first step)", (np.zeros(4), np.zeros(4))),
     Case("one tie", (np.array([0.2, 0.7, -0.3]), np.array([0.2, 0.1, -0.5]))),
+    Case("10 random pairs", (_rng.normal(size=10), _rng.normal(size=10))),
+    Case("20 random pairs, rounded: some ties", (np.round(_rng.normal(size=20), 1), np.round(_rng.normal(size=20), 1))),
+    Case("one pair, chosen ahead", (np.array([1.0]), np.array([-1.0]))),
+    Case("all rejected ahead", (np.array([-1.0, -2.0, 0.0]), np.array([1.0, 0.0, 0.5]))),
+    Case("rewards of +-1e300", (np.array([1e300, -1e300]), np.array([-1e300, 1e300])), hard=True),
 )
 
 EXERCISES = (
@@ -43,16 +60,23 @@ EXERCISES = (
                 "not per token",
                 "TRL divides each completion's log-ratio by its own number of tokens before the square",
                 lambda pc, pr, rc, rr, lc, lr, b: losses.dpo_loss(pc, pr, rc, rr, b, loss_type="ipo"),
+                examples=(lambda pc, pr, rc, rr, lc, lr, b: np.mean(((pc - rc) - (pr - rr) - 1 / (2 * b)) ** 2),),
             ),
             Mistake(
                 "shared length",
                 "divide the chosen log-ratio by the chosen length and the rejected one by the rejected length",
                 lambda pc, pr, rc, rr, lc, lr, b: _trl_ipo_loss(pc, pr, rc, rr, lc + lr, lc + lr, b),
+                examples=(
+                    lambda pc, pr, rc, rr, lc, lr, b: np.mean((((pc - rc) - (pr - rr)) / (lc + lr) - 1 / (2 * b)) ** 2),
+                ),
             ),
             Mistake(
                 "sum",
                 "you summed over pairs; the loss is the mean",
                 lambda *a: _trl_ipo_loss(*a, reduction="sum"),
+                examples=(
+                    lambda pc, pr, rc, rr, lc, lr, b: np.sum(((pc - rc) / lc - (pr - rr) / lr - 1 / (2 * b)) ** 2),
+                ),
             ),  # fmt: skip
         ),
         arg_names=(*losses.LOGPS_NAMES, "chosen_lengths", "rejected_lengths", "beta"),
@@ -69,11 +93,13 @@ EXERCISES = (
                 "ties count",
                 "a tie is not a win: TRL and dpo_toy use a strict >, so at step 0 (all ties) the accuracy is 0",
                 lambda c, r: float(np.mean(c >= r)),
+                examples=(lambda c, r: np.count_nonzero(c >= r) / len(c),),
             ),
             Mistake(
                 "count",
                 "you returned how many; rewards/accuracies is the fraction of pairs (a mean)",
                 lambda c, r: float(np.sum(c > r)),
+                examples=(lambda c, r: np.count_nonzero(c > r),),
             ),
         ),
         arg_names=("chosen_rewards", "rejected_rewards"),

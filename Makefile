@@ -64,6 +64,17 @@ bench: setup
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/bradley_terry.py
 	$(BIN)/python benchmarks/classroom.py
+	$(BIN)/python benchmarks/grade.py
+
+# Grade a folder of submitted notebooks: a CSV of every check's verdict and a class report.
+# make grade DIR=submissions [CSV=results.csv] [JOBS=2] [TIMEOUT=300]
+CSV     ?= results.csv
+JOBS    ?= 2
+TIMEOUT ?= 300
+.PHONY: grade
+grade: setup
+	@test -n "$(DIR)" || { echo "usage: make grade DIR=<folder of submitted notebooks>"; exit 2; }
+	$(BIN)/python -m dpo_toy.grade "$(DIR)" --csv "$(CSV)" --jobs $(JOBS) --timeout $(TIMEOUT)
 
 # The course as a static site (executed notebooks, no kernel needed): build/site/index.html.
 html: setup

@@ -87,8 +87,9 @@ def course_map():
 
 # --- editions -------------------------------------------------------------------------------------
 
+# `# BEGIN SOLUTION` or nbgrader's `### BEGIN SOLUTION`: any number of `#` before the delimiter.
 _BLOCK = re.compile(
-    rf"^([ \t]*){re.escape(BEGIN)}(?:[ \t]+learner:[ \t]*([^\n]*))?[^\n]*\n.*?^[ \t]*{re.escape(END)}[^\n]*(\n|$)",
+    r"^([ \t]*)#+ BEGIN SOLUTION(?:[ \t]+learner:[ \t]*([^\n]*))?[^\n]*\n.*?^[ \t]*#+ END SOLUTION[^\n]*(\n|$)",
     re.M | re.S,
 )
 

@@ -14,6 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
+from . import _validation as v
 from . import policy, training
 
 # --- layer 1: compute ---------------------------------------------------------------------------
@@ -61,6 +62,8 @@ class TrainingState:
 
     def readout(self):
         """One line with fixed precision, for the widget and for stable notebook output."""
+        if self.run.losses.size == 0:
+            return f"β = {self.beta:.4f}   no Adam steps: π_θ = π_ref   TV(π_θ, π*) = {self.tv[-1]:.1e}"
         return (
             f"β = {self.beta:.4f}   after {self.run.steps[-1]} Adam steps: "
             f"DPO loss = {self.run.losses[-1]:.4f}   TV(π_θ, π*) = {self.tv[-1]:.1e}"
@@ -72,7 +75,8 @@ def training_state(toy, pairs, beta, *, steps=300, lr=0.2, loss_type="sigmoid", 
 
     The defaults reach TV < 1e-3 on the toy's expected preferences for every β in [0.05, 10].
     """
-    run = training.train_dpo(
+    v.check_pairs(pairs, len(toy))  # before merging, so bad pairs are named as the caller passed them
+    run = training.train_tabular_dpo(
         toy, pairs.merged(), beta, steps=steps, lr=lr, loss_type=loss_type, label_smoothing=label_smoothing
     )
     pi_star = policy.optimal_policy(toy.pi_ref, toy.rewards, beta)

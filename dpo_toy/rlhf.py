@@ -55,6 +55,11 @@ def policy_gradient(logits, ref_logps, rewards, samples, beta, *, baseline=True)
         or not (0 <= samples.min() and samples.max() < logits.size)
     ):
         raise ValueError(f"samples must be a non-empty 1-D array of response indices in [0, {logits.size})")
+    return _policy_gradient(logits, ref_logps, rewards, samples, beta, baseline)
+
+
+def _policy_gradient(logits, ref_logps, rewards, samples, beta, baseline=True):
+    # policy_gradient without the checks: train_rl validates once and calls this every step.
     logps = _log_softmax(logits)
     pi = np.exp(logps)
     score = rewards[samples] - beta * (logps[samples] - ref_logps[samples])
@@ -120,7 +125,7 @@ def train_rl(pi_ref, rewards, beta, *, steps=1000, batch=64, lr=0.05, seed=0, cl
         score = rewards[samples] - beta * (old_logps[samples] - ref_logps[samples])
         scores.append(score.mean())
         if clip is None:
-            logits = update(logits, -policy_gradient(logits, ref_logps, rewards, samples, beta))
+            logits = update(logits, -_policy_gradient(logits, ref_logps, rewards, samples, beta))
         else:
             advantage = score - score.mean()
             for _ in range(int(epochs)):

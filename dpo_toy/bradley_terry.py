@@ -197,7 +197,7 @@ class Fit:
         return "\n".join(lines)
 
 
-def _check_options(l2, tol, max_iter, callback=None):
+def _check_fit_options(l2, tol, max_iter, callback=None):
     l2 = v.check_real(l2, "l2", low=0.0)
     tol = v.check_positive(tol, "tol")
     max_iter = v.check_int(max_iter, "max_iter", minimum=1)
@@ -335,7 +335,7 @@ def fit(
     v.check_option(draws, "draws", ("half", "davidson"))
     if not (standard_errors == "auto" or isinstance(standard_errors, bool)):
         raise ValueError(f"standard_errors must be 'auto', True or False, got {standard_errors!r}")
-    l2, tol, max_iter = _check_options(l2, tol, max_iter, callback)
+    l2, tol, max_iter = _check_fit_options(l2, tol, max_iter, callback)
     c, messages = _prepare(player_a, player_b, score_a, n_players, names, check, l2)
     if draws == "davidson":
         return _fit_davidson(c, l2, tol, max_iter, names, messages, standard_errors, callback)
@@ -437,7 +437,7 @@ def fit_mm(
     -----
     Hunter, D. R. (2004). MM algorithms for generalized Bradley–Terry models. Ann. Statist. 32(1).
     """
-    l2, tol, max_iter = _check_options(l2, tol, max_iter, callback)
+    l2, tol, max_iter = _check_fit_options(l2, tol, max_iter, callback)
     c, messages = _prepare(player_a, player_b, score_a, n_players, names, True, l2)
     n = c.n_players
     s = np.zeros(n)

@@ -8,6 +8,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validation import check_int
+
+MAX_PLAYERS = 100_000_000
+"""Player ids index arrays of strengths, so they are bounded (and pair keys i·n + j fit in int64)."""
+
 
 @dataclass(frozen=True)
 class PairCounts:
@@ -24,6 +29,12 @@ class PairCounts:
 
 
 def as_games(player_a, player_b, score_a, n_players):
+    """Validated games: int64 player ids, float scores in {0, 0.5, 1}, and the number of players."""
+    if n_players is not None:
+        n_players = check_int(n_players, "n_players", minimum=2, maximum=MAX_PLAYERS)
+    for name, x in (("player_a", player_a), ("player_b", player_b), ("score_a", score_a)):
+        if x is None or isinstance(x, (str, bytes)):
+            raise TypeError(f"{name} must be a 1-D array, got {x!r}")
     a, b = np.asarray(player_a), np.asarray(player_b)
     if a.size == 0 and b.size == 0 and np.size(score_a) == 0:
         raise ValueError("no games: player_a, player_b and score_a are empty")
@@ -48,6 +59,11 @@ def as_games(player_a, player_b, score_a, n_players):
     if lowest < 0:
         raise ValueError(f"player indices must be >= 0, found {lowest}")
     highest = int(max(a.max(), b.max()))
+    if highest >= MAX_PLAYERS:
+        raise ValueError(
+            f"player index {highest} is too large: ids index an array of strengths, so they must be "
+            f"< {MAX_PLAYERS:,}; renumber the players 0, 1, 2, ..."
+        )
     if n_players is None:
         n_players = highest + 1
     elif highest >= n_players:

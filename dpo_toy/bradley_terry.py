@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._games import PairCounts, as_games, count_pairs
+from . import _validation as v
+from ._games import MAX_PLAYERS, PairCounts, as_games, count_pairs
 from ._schedule import check_counts
 from ._validation import as_finite_array
 from .elo import ELO_PER_UNIT, elo_ratings, elo_update, to_elo
@@ -41,7 +42,11 @@ gradients on the pairs, which is cheaper once the dense matrix costs more than a
 
 def win_probability(s_i, s_j):
     r"""P(i beats j) = σ(s_i − s_j) = e^{s_i} / (e^{s_i} + e^{s_j})."""
-    return sigmoid(np.asarray(s_i, dtype=float) - np.asarray(s_j, dtype=float))
+    s_i, s_j = as_finite_array(s_i, "s_i"), as_finite_array(s_j, "s_j")
+    try:
+        return sigmoid(s_i - s_j)
+    except ValueError:
+        raise ValueError(f"s_i and s_j must have broadcastable shapes, got {s_i.shape} and {s_j.shape}") from None
 
 
 # --- the objective and its derivatives --------------------------------------------------------------
@@ -192,22 +197,35 @@ class Fit:
         return "\n".join(lines)
 
 
-def _check_options(l2, tol, max_iter):
-    l2 = float(as_finite_array(l2, "l2"))
-    if l2 < 0:
-        raise ValueError(f"l2 must be >= 0, got {l2}")
-    if not tol > 0:
-        raise ValueError(f"tol must be > 0, got {tol}")
-    if int(max_iter) < 1:
-        raise ValueError(f"max_iter must be >= 1, got {max_iter}")
-    return l2
+def _check_fit_options(l2, tol, max_iter, callback=None):
+    l2 = v.check_real(l2, "l2", low=0.0)
+    tol = v.check_positive(tol, "tol")
+    max_iter = v.check_int(max_iter, "max_iter", minimum=1)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable as callback(iteration, strengths), got {callback!r}")
+    return l2, tol, max_iter
+
+
+def _require_mle(c, names, l2):
+    """With l2 = 0 the fit is the plain MLE: raise, naming the reason, when it does not exist."""
+    if l2 > 0:
+        return
+    reasons = check_counts(c, names)
+    if reasons:
+        raise ValueError(
+            "l2=0 asks for the maximum-likelihood strengths, which do not exist for these games: "
+            + "; ".join(reasons)
+            + ". Use l2 > 0 (the default 1e-4) to let the prior place them."
+        )
 
 
 def _finish(method, s, nll, n_iter, rel_grad, tol, hessian, names, messages, draw_parameter=None):
     converged = rel_grad <= tol
     if not converged:
+        advice = "; MM converges linearly: raise max_iter or use fit (Newton)" if method == "mm" else ""
         warnings.warn(
-            f"{method} did not converge in {n_iter} iterations: relative gradient {rel_grad:.2e} > tol {tol:.0e}",
+            f"{method} did not converge in {n_iter} iterations (max_iter): relative gradient "
+            f"{rel_grad:.2e} > tol {tol:.0e}{advice}",
             RuntimeWarning,
             stacklevel=3,
         )
@@ -248,10 +266,13 @@ def _line_search(evaluate, x, f, grad, step):
         t /= 2
 
 
-def _prepare(player_a, player_b, score_a, n_players, names, check):
+def _prepare(player_a, player_b, score_a, n_players, names, check, l2):
     c = count_pairs(player_a, player_b, score_a, n_players)
+    if isinstance(names, str):
+        raise TypeError(f"names must be a sequence of player names, one per player, got the string {names!r}")
     if names is not None and len(names) != c.n_players:
         raise ValueError(f"names has {len(names)} entries for {c.n_players} players")
+    _require_mle(c, names, l2)
     messages = check_counts(c, names) if check else []
     for message in messages:
         warnings.warn(message, BradleyTerryWarning, stacklevel=3)
@@ -311,10 +332,11 @@ def fit(
     Fit
         Centred strengths, standard errors, penalised NLL, iterations, convergence flag.
     """
-    if draws not in ("half", "davidson"):
-        raise ValueError(f"draws must be 'half' or 'davidson', got {draws!r}")
-    l2 = _check_options(l2, tol, max_iter)
-    c, messages = _prepare(player_a, player_b, score_a, n_players, names, check)
+    v.check_option(draws, "draws", ("half", "davidson"))
+    if not (standard_errors == "auto" or isinstance(standard_errors, bool)):
+        raise ValueError(f"standard_errors must be 'auto', True or False, got {standard_errors!r}")
+    l2, tol, max_iter = _check_fit_options(l2, tol, max_iter, callback)
+    c, messages = _prepare(player_a, player_b, score_a, n_players, names, check, l2)
     if draws == "davidson":
         return _fit_davidson(c, l2, tol, max_iter, names, messages, standard_errors, callback)
     n = c.n_players
@@ -354,12 +376,16 @@ def _mm_solve_1d(wins, c_sum, s, l2):
     return s
 
 
-def _mm_step(c, s, l2):
+def _mm_c_sum(c, s):
+    """C_i = Σ_j n_ij / (e^{s_i} + e^{s_j}), computed with e^{s − max s} so nothing overflows."""
     n = c.n_players
     pi = np.exp(s - s.max())  # rescaled: C_i and e^{s_i} carry the same factor
     ratio = c.games / (pi[c.i] + pi[c.j])
-    c_sum = (np.bincount(c.i, ratio, n) + np.bincount(c.j, ratio, n)) * np.exp(-s.max())
-    s = _mm_solve_1d(c.player_score, c_sum, s, l2)
+    return (np.bincount(c.i, ratio, n) + np.bincount(c.j, ratio, n)) * np.exp(-s.max())
+
+
+def _mm_step(c, s, l2):
+    s = _mm_solve_1d(c.player_score, _mm_c_sum(c, s), s, l2)
     # Centring never raises the objective (the NLL is shift invariant, λ‖s‖² is smallest at
     # mean 0) and it fixes the one direction MM would otherwise crawl along at rate ~λ.
     return s - s.mean()
@@ -372,12 +398,31 @@ def mm_update(strengths, player_a, player_b, score_a, l2=0.0):
     then centring. Never decreases the (penalised) likelihood.
     """
     s = as_finite_array(strengths, "strengths")
+    l2 = v.check_real(l2, "l2", low=0.0)
+    if s.ndim != 1:
+        raise ValueError(f"strengths must be 1-D (one per player), got shape {s.shape}")
     c = count_pairs(player_a, player_b, score_a, s.size)
-    return _mm_step(c, s, float(l2))
+    if l2 > 0:
+        return _mm_step(c, s, l2)
+    # Hunter's update e^{s_i} = W_i / C_i: 0/0 for a player without games, log 0 for one without points.
+    idle = np.flatnonzero(c.player_games == 0)
+    if idle.size:
+        raise ValueError(f"player {idle[0]} played no games: with l2=0 its MM update is 0/0; use l2 > 0")
+    winless = c.player_score == 0
+    if winless.any():
+        warnings.warn(
+            f"player {np.flatnonzero(winless)[0]} scored no points: with l2=0 Hunter's update sends its "
+            "strength to -inf (the other strengths are centred without it); use l2 > 0 to keep it finite",
+            BradleyTerryWarning,
+            stacklevel=2,
+        )
+    with np.errstate(divide="ignore"):
+        new = _mm_solve_1d(c.player_score, _mm_c_sum(c, s), s, 0.0)
+    return new - new[~winless].mean()
 
 
 def fit_mm(
-    player_a, player_b, score_a, n_players=None, *, l2=1e-4, tol=1e-9, max_iter=100_000, names=None, callback=None
+    player_a, player_b, score_a, n_players=None, *, l2=1e-4, tol=1e-9, max_iter=10_000, names=None, callback=None
 ):
     r"""Fit the same penalised objective as :func:`fit` by Hunter's (2004) MM iteration.
 
@@ -385,14 +430,15 @@ def fit_mm(
     which makes the problem separable: player i's new strength maximises
     W_i·s − C_i·e^{s} − λ s², with W_i its score and C_i = Σ_j n_ij / (e^{s_i} + e^{s_j}).
     With λ = 0 that is Hunter's update e^{s_i} = W_i / C_i. Simple and monotone, but it converges
-    linearly — the notebook shows how much slower than Newton.
+    linearly — the notebook shows how much slower than Newton. It stops after ``max_iter``
+    iterations and then warns (``RuntimeWarning``) with the gradient it reached.
 
     Notes
     -----
     Hunter, D. R. (2004). MM algorithms for generalized Bradley–Terry models. Ann. Statist. 32(1).
     """
-    l2 = _check_options(l2, tol, max_iter)
-    c, messages = _prepare(player_a, player_b, score_a, n_players, names, check=True)
+    l2, tol, max_iter = _check_fit_options(l2, tol, max_iter, callback)
+    c, messages = _prepare(player_a, player_b, score_a, n_players, names, True, l2)
     n = c.n_players
     s = np.zeros(n)
     for it in range(max_iter + 1):
@@ -436,6 +482,8 @@ def _davidson_terms(params, c, l2):
 def _fit_davidson(c, l2, tol, max_iter, names, messages, standard_errors, callback):
     if c.draws.sum() == 0:
         raise ValueError("draws='davidson' needs at least one draw in the data; use draws='half'")
+    if c.draws.sum() == c.games.sum():
+        raise ValueError("draws='davidson' needs at least one decisive game: with only draws ν runs to infinity")
     if c.n_players > DENSE_MAX:
         raise ValueError(f"draws='davidson' uses a dense Newton solve: at most {DENSE_MAX} players")
     n = c.n_players
@@ -447,7 +495,8 @@ def _fit_davidson(c, l2, tol, max_iter, names, messages, standard_errors, callba
         rel = max(rel, abs(grad[n]) / (1.0 + c.games.sum()))
         if rel <= tol or it == max_iter:
             break
-        step = np.linalg.solve(hess, -grad)
+        # As in fit: the NLL is flat along "everyone +1"; 11ᵀ/n on the strengths fixes it (l2 = 0).
+        step = np.linalg.solve(hess + np.pad(np.full((n, n), 1.0 / n), (0, 1)), -grad)
         t, (f, grad, hess) = _line_search(lambda x: _davidson_terms(x, c, l2), params, f, grad, step)
         params = params + t * step
         if callback is not None:
@@ -512,17 +561,21 @@ def simulate(n_players, n_games, *, spread=1.0, opponents=None, draw_parameter=0
         True strengths to use instead of drawing them.
     seed : int
     """
+    n_players = v.check_int(n_players, "n_players", minimum=2, maximum=MAX_PLAYERS)
+    n_games = v.check_int(n_games, "n_games", minimum=1)
+    spread = v.check_real(spread, "spread", low=0.0)
+    draw_parameter = v.check_real(draw_parameter, "draw_parameter", low=0.0)
+    if opponents is not None:
+        opponents = v.check_int(opponents, "opponents", minimum=1)
     rng = np.random.default_rng(seed)
     if strengths is None:
-        s = rng.normal(0.0, spread, int(n_players))
+        s = rng.normal(0.0, spread, n_players)
     else:
         s = as_finite_array(strengths, "strengths")
-        if s.shape != (int(n_players),):
+        if s.shape != (n_players,):
             raise ValueError(f"strengths must have shape ({n_players},), got {s.shape}")
     s = s - s.mean()
     n = s.size
-    if n < 2 or int(n_games) < 1:
-        raise ValueError("simulate needs at least 2 players and 1 game")
     if opponents is None:
         a = rng.integers(0, n, n_games)
         b = (a + rng.integers(1, n, n_games)) % n

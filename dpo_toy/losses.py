@@ -21,44 +21,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_beta
+from . import _validation as v
+from ._numerics import dpo_losses_and_slopes, log_sigmoid
 
-LOSS_TYPES = ("sigmoid", "ipo", "hinge")
-REDUCTIONS = ("mean", "sum", "none")
+LOSS_TYPES = v.LOSS_TYPES
+REDUCTIONS = v.REDUCTIONS
 LOGPS_NAMES = ("policy_chosen_logps", "policy_rejected_logps", "ref_chosen_logps", "ref_rejected_logps")
 
 
-def _as_float_array(x, name):
-    arr = np.asarray(x)
-    if arr.dtype == bool or arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    arr = arr.astype(arr.dtype if arr.dtype.kind == "f" else np.float64, copy=False)
-    if not np.isfinite(arr).all():
-        kind = "NaN" if np.isnan(arr).any() else "an infinite value"
-        raise ValueError(f"{name} contains {kind}; log-probabilities must be finite numbers")
-    return arr
-
-
-def _same_shape(arrays, names):
-    shapes = {a.shape for a in arrays}
-    if len(shapes) != 1:
-        listed = ", ".join(f"{n} {a.shape}" for n, a in zip(names, arrays))
-        raise ValueError(f"{', '.join(names)} must all have the same shape (one entry per pair); got {listed}")
-    if arrays[0].size == 0:
-        raise ValueError(f"{names[0]} is empty: there are no pairs")
-    dtype = np.result_type(*arrays)
-    return [a.astype(dtype, copy=False) for a in arrays]
-
-
-def _check_options(reduction, loss_type=None, label_smoothing=0.0):
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
-    if loss_type is not None and loss_type not in LOSS_TYPES:
-        raise ValueError(f"loss_type must be one of {LOSS_TYPES}, got {loss_type!r}")
-    if isinstance(label_smoothing, bool) or not np.isscalar(label_smoothing):
-        raise TypeError(f"label_smoothing must be a number in [0, 0.5), got {label_smoothing!r}")
-    if not 0.0 <= float(label_smoothing) < 0.5:
-        raise ValueError(f"label_smoothing must be in [0, 0.5), got {label_smoothing}")
+def _arrays(values, names, what="finite numbers"):
+    return v.same_shape([v.as_float_array(x, n, what) for x, n in zip(values, names)], names)
 
 
 def _reduce(losses, reduction):
@@ -66,11 +38,6 @@ def _reduce(losses, reduction):
         return losses
     total = losses.sum()
     return total / losses.size if reduction == "mean" else total
-
-
-def _log_sigmoid(z):
-    # -log(1 + e^{-z}) without overflow, in the input's dtype (float32 stays float32).
-    return -np.logaddexp(np.zeros_like(z), -z)
 
 
 def reward_model_loss(r_chosen, r_rejected, reduction="mean"):
@@ -85,11 +52,11 @@ def reward_model_loss(r_chosen, r_rejected, reduction="mean"):
         Scores r(x, y_w) and r(x, y_l).
     reduction : {"mean", "sum", "none"}
     """
-    _check_options(reduction)
-    r_w, r_l = _same_shape(
-        [_as_float_array(r_chosen, "r_chosen"), _as_float_array(r_rejected, "r_rejected")], ("r_chosen", "r_rejected")
-    )
-    return _reduce(-_log_sigmoid(r_w - r_l), reduction)
+    v.check_option(reduction, "reduction", REDUCTIONS)
+    r_w, r_l = _arrays((r_chosen, r_rejected), ("r_chosen", "r_rejected"))
+    if not np.isfinite(r_w - r_l).all():  # a float32 difference overflowed: float64 holds it
+        r_w, r_l = r_w.astype(np.float64), r_l.astype(np.float64)
+    return _reduce(-log_sigmoid(r_w - r_l), reduction)
 
 
 def reward_model_loss_grad(r_chosen, r_rejected, reduction="mean"):
@@ -98,49 +65,41 @@ def reward_model_loss_grad(r_chosen, r_rejected, reduction="mean"):
     ∂/∂r_w of −log σ(r_w − r_l) is −σ(r_l − r_w): pairs the model already ranks right by a wide
     margin barely move it. Divided by n for the mean; per pair for "none".
     """
-    _check_options(reduction)
-    r_w, r_l = _same_shape(
-        [_as_float_array(r_chosen, "r_chosen"), _as_float_array(r_rejected, "r_rejected")], ("r_chosen", "r_rejected")
-    )
-    g = -np.exp(_log_sigmoid(r_l - r_w))
+    v.check_option(reduction, "reduction", REDUCTIONS)
+    r_w, r_l = _arrays((r_chosen, r_rejected), ("r_chosen", "r_rejected"))
+    if not np.isfinite(r_w - r_l).all():  # a float32 difference overflowed: float64 holds it
+        r_w, r_l = r_w.astype(np.float64), r_l.astype(np.float64)
+    g = -np.exp(log_sigmoid(r_l - r_w))
     if reduction == "mean":
         g = g / g.dtype.type(g.size)
     return g, -g
 
 
-def _log_ratio_difference(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps):
-    arrays = [
-        _as_float_array(x, n)
-        for x, n in zip((policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps), LOGPS_NAMES)
-    ]
-    pc, pr, rc, rr = _same_shape(arrays, LOGPS_NAMES)
-    return (pc - rc) - (pr - rr)
+def _log_ratio_difference(logps, beta):
+    """h per pair, in a dtype of at least float32 that also holds β and 1/(2β)."""
+    pc, pr, rc, rr = _arrays(logps, LOGPS_NAMES, "finite log-probabilities")
+    h = (pc - rc) - (pr - rr)
+    return h.astype(v.compute_dtype(h.dtype, beta), copy=False)
 
 
-def _loss_and_slope(h, beta, label_smoothing, loss_type, *, value=True, slope=True):
-    """Per-pair losses and their derivatives ∂loss/∂h, from validated log-ratio differences ``h``.
-
-    The one place the three formulas live: :func:`dpo_loss`, :func:`dpo_loss_grad` and the toy
-    trainer (which validates once, then calls this every step) all use it.
-    """
-    b = h.dtype.type(beta)
-    z = h * b
-    losses = dh = None
-    if loss_type == "sigmoid":
-        eps = h.dtype.type(label_smoothing)
-        log_sig, log_sig_neg = _log_sigmoid(z), _log_sigmoid(-z)
-        if value:
-            losses = -(1 - eps) * log_sig - eps * log_sig_neg
-        if slope:
-            sig_neg = np.exp(log_sig_neg)  # σ(−z)
-            dh = -b * ((1 - eps) * sig_neg - eps * (1 - sig_neg))
-    elif loss_type == "ipo":
-        gap = h - h.dtype.type(1 / (2 * beta))
-        losses, dh = gap**2, 2 * gap
-    else:
-        losses = np.maximum(0, 1 - z)
-        dh = np.where(1 - z > 0, -b, h.dtype.type(0))  # the subgradient torch.relu uses at 0
-    return losses, dh
+def _per_pair(logps, beta, label_smoothing, loss_type, *, value=True, slope=True):
+    """Losses and slopes per pair; redone in float64 if float32 overflowed, an error if float64 does."""
+    h = _log_ratio_difference(logps, beta)
+    with np.errstate(over="ignore"):  # an overflow is caught below: redone wider, or an error
+        out = dpo_losses_and_slopes(h, beta, label_smoothing, loss_type, value=value, slope=slope)
+    if all(x is None or np.isfinite(x).all() for x in out):
+        return out
+    if h.dtype != np.float64:
+        with np.errstate(over="ignore"):
+            losses, dh = dpo_losses_and_slopes(
+                h.astype(np.float64), beta, label_smoothing, loss_type, value=value, slope=slope
+            )
+        if all(x is None or np.isfinite(x).all() for x in (losses, dh)):
+            return losses, dh
+    raise ValueError(
+        f"the {loss_type} loss overflows float64 at beta={beta:g} with log-ratio differences up to "
+        f"{np.abs(h).max():.3g}: use a smaller beta or smaller log-probabilities"
+    )
 
 
 def dpo_loss(
@@ -176,10 +135,10 @@ def dpo_loss(
 
     Rafailov et al. 2023, Eq. 7.
     """
-    beta = check_beta(beta)
-    _check_options(reduction, loss_type, label_smoothing)
-    h = _log_ratio_difference(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
-    losses, _ = _loss_and_slope(h, beta, label_smoothing, loss_type, slope=False)
+    beta = v.check_beta(beta)
+    label_smoothing = v.check_loss_options(reduction, loss_type, label_smoothing)
+    logps = (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
+    losses, _ = _per_pair(logps, beta, label_smoothing, loss_type, slope=False)
     return _reduce(losses, reduction)
 
 
@@ -208,12 +167,12 @@ def dpo_loss_grad(
     For ``"sigmoid"``, ∂loss/∂h = −β·[(1−ε)·σ(−z) − ε·σ(z)]: a pair the policy already ranks
     right (large z) gets weight σ(−z) ≈ 0. For the mean, each entry is divided by n.
     """
-    beta = check_beta(beta)
-    _check_options(reduction, loss_type, label_smoothing)
-    h = _log_ratio_difference(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
-    _, dh = _loss_and_slope(h, beta, label_smoothing, loss_type, value=False)
+    beta = v.check_beta(beta)
+    label_smoothing = v.check_loss_options(reduction, loss_type, label_smoothing)
+    logps = (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
+    _, dh = _per_pair(logps, beta, label_smoothing, loss_type, value=False)
     if reduction == "mean":
-        dh = dh / h.dtype.type(h.size)
+        dh = dh / dh.dtype.type(dh.size)
     return dh, -dh, -dh, dh
 
 
@@ -238,12 +197,11 @@ class RewardMetrics:
 
 def dpo_rewards(policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps, beta=0.1):
     r"""The implicit rewards β·log(π_θ/π_ref) of chosen and rejected responses, margins and accuracies."""
-    beta = check_beta(beta)
-    arrays = [
-        _as_float_array(x, n)
-        for x, n in zip((policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps), LOGPS_NAMES)
-    ]
-    pc, pr, rc, rr = _same_shape(arrays, LOGPS_NAMES)
+    beta = v.check_beta(beta)
+    logps = (policy_chosen_logps, policy_rejected_logps, ref_chosen_logps, ref_rejected_logps)
+    pc, pr, rc, rr = _arrays(logps, LOGPS_NAMES, "finite log-probabilities")
+    dtype = v.compute_dtype(pc.dtype, beta)
+    pc, pr, rc, rr = (x.astype(dtype, copy=False) for x in (pc, pr, rc, rr))
     b = pc.dtype.type(beta)
     chosen, rejected = b * (pc - rc), b * (pr - rr)
     return RewardMetrics(chosen, rejected, chosen - rejected, (chosen > rejected).astype(pc.dtype))

@@ -50,12 +50,8 @@ def log_partition(pi_ref, rewards, beta):
 
     Parameters
     ----------
-    pi_ref : array_like, shape (n_responses,) or (n_prompts, n_responses)
-        Reference probabilities π_ref(y|x); each row sums to 1.
-    rewards : array_like, same shape as ``pi_ref``
-        Rewards r(x, y).
-    beta : float
-        KL strength β > 0.
+    pi_ref, rewards, beta
+        As in :func:`optimal_policy`.
 
     Returns
     -------

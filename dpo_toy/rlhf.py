@@ -5,16 +5,17 @@ fitter; chapter 4's loss). Stage 2 maximises the KL-regularised objective
 J(π) = E_π[r̂] − β·KL(π‖π_ref) by policy gradient with real sampling: draw responses from the
 current policy, score each with r̂(y) − β·log(π(y)/π_ref(y)), and move the logits along
 (score − baseline)·∇log π(y), optionally with PPO's clipped ratio. DPO
-(:func:`dpo_toy.training.train_dpo`) reaches the same optimum from the same pairs with neither stage.
+(:func:`dpo_toy.training.train_tabular_dpo`) reaches the same optimum from the same pairs with neither stage.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from . import _validation as v
 from . import bradley_terry
-from ._validation import as_finite_array, check_beta
-from .training import _adam, _log_softmax
+from ._numerics import adam as _adam
+from ._numerics import log_softmax as _log_softmax
 
 
 def fit_reward_model(pairs, n_responses, l2=1e-3):
@@ -23,7 +24,8 @@ def fit_reward_model(pairs, n_responses, l2=1e-3):
     The rewards are identified up to a constant only (chapter 5), which is all the policy needs.
     With few pairs the L2 prior keeps responses that never won or never lost finite.
     """
-    weight = np.asarray(pairs.weight, float)
+    n_responses = v.check_int(n_responses, "n_responses", minimum=2)
+    _, _, weight = v.check_pairs(pairs, n_responses)
     if not np.allclose(weight, np.round(weight)):
         raise ValueError("pairs.weight must be whole counts of comparisons to fit a reward model")
     chosen = np.repeat(pairs.chosen, np.round(weight).astype(int))
@@ -39,7 +41,26 @@ def policy_gradient(logits, ref_logps, rewards, samples, beta, *, baseline=True)
     estimate is the mean of (R(y) − b)·(e_y − π) with b the batch's mean score (a baseline, which
     lowers the variance and keeps the estimate unbiased up to O(1/batch)).
     """
-    logps = _log_softmax(np.asarray(logits, float))
+    beta = v.check_beta(beta)
+    logits = v.as_finite_array(logits, "logits")
+    ref_logps, rewards = v.as_real_array(ref_logps, "ref_logps"), v.as_finite_array(rewards, "rewards")
+    samples = np.asarray(samples)
+    if logits.ndim != 1 or ref_logps.shape != logits.shape or rewards.shape != logits.shape:
+        raise ValueError(f"logits, ref_logps and rewards must be 1-D of one shape; got {logits.shape}, "
+                         f"{ref_logps.shape}, {rewards.shape}")  # fmt: skip
+    if (
+        samples.ndim != 1
+        or samples.size == 0
+        or samples.dtype.kind not in "iu"
+        or not (0 <= samples.min() and samples.max() < logits.size)
+    ):
+        raise ValueError(f"samples must be a non-empty 1-D array of response indices in [0, {logits.size})")
+    return _policy_gradient(logits, ref_logps, rewards, samples, beta, baseline)
+
+
+def _policy_gradient(logits, ref_logps, rewards, samples, beta, baseline=True):
+    # policy_gradient without the checks: train_rl validates once and calls this every step.
+    logps = _log_softmax(logits)
     pi = np.exp(logps)
     score = rewards[samples] - beta * (logps[samples] - ref_logps[samples])
     advantage = score - score.mean() if baseline else score
@@ -80,13 +101,19 @@ def train_rl(pi_ref, rewards, beta, *, steps=1000, batch=64, lr=0.05, seed=0, cl
     epochs : int
         Updates per sampled batch (only with ``clip``).
     """
-    beta = check_beta(beta)
-    pi_ref = np.asarray(pi_ref, float)
-    rewards = np.asarray(rewards, float)
-    if pi_ref.shape != rewards.shape or np.any(pi_ref <= 0):
-        raise ValueError("pi_ref must be positive and have one entry per reward")
-    if int(steps) < 1 or int(batch) < 1 or not lr > 0:
-        raise ValueError("steps and batch must be >= 1 and lr > 0")
+    beta = v.check_beta(beta)
+    pi_ref = v.as_distribution(pi_ref, "pi_ref")
+    rewards = v.as_finite_array(rewards, "rewards")
+    if pi_ref.ndim != 1 or pi_ref.shape != rewards.shape or np.any(pi_ref <= 0):
+        raise ValueError("pi_ref must be 1-D, positive, and have one entry per reward")
+    steps, batch = v.check_int(steps, "steps", minimum=1), v.check_int(batch, "batch", minimum=1)
+    lr = v.check_positive(lr, "lr")
+    epochs, record_every = (
+        v.check_int(epochs, "epochs", minimum=1),
+        v.check_int(record_every, "record_every", minimum=1),
+    )
+    if clip is not None:
+        clip = v.check_real(clip, "clip", low=0.0, high=1.0, low_open=True, high_open=True)
     rng = np.random.default_rng(seed)
     ref_logps = np.log(pi_ref)
     logits = ref_logps.copy()
@@ -98,7 +125,7 @@ def train_rl(pi_ref, rewards, beta, *, steps=1000, batch=64, lr=0.05, seed=0, cl
         score = rewards[samples] - beta * (old_logps[samples] - ref_logps[samples])
         scores.append(score.mean())
         if clip is None:
-            logits = update(logits, -policy_gradient(logits, ref_logps, rewards, samples, beta))
+            logits = update(logits, -_policy_gradient(logits, ref_logps, rewards, samples, beta))
         else:
             advantage = score - score.mean()
             for _ in range(int(epochs)):
@@ -143,15 +170,14 @@ def ppo_clipped_objective(ratio, advantage, clip):
     the advantage favours earns nothing more (Schulman et al. 2017, Eq. 7). Its gradient in the
     logits is what :func:`train_rl` follows with ``clip``.
     """
-    ratio = as_finite_array(ratio, "ratio")
-    advantage = as_finite_array(advantage, "advantage")
+    ratio = v.as_finite_array(ratio, "ratio")
+    advantage = v.as_finite_array(advantage, "advantage")
     if ratio.ndim != 1 or ratio.shape != advantage.shape:
         raise ValueError(
             f"ratio and advantage must be 1-D with one entry per sample, got shapes {ratio.shape} and {advantage.shape}"
         )
     if np.any(ratio <= 0):
         raise ValueError("ratio must be > 0: it is pi_theta(y) / pi_old(y)")
-    if isinstance(clip, bool) or not isinstance(clip, (int, float, np.floating)) or not 0 < clip < 1:
-        raise ValueError(f"clip must be a number in (0, 1) (PPO's epsilon, e.g. 0.2), got {clip!r}")
+    clip = v.check_real(clip, "clip", low=0.0, high=1.0, low_open=True, high_open=True)
     clipped = np.clip(ratio, 1 - clip, 1 + clip)
     return float(np.mean(np.minimum(ratio * advantage, clipped * advantage)))

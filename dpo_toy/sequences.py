@@ -14,7 +14,7 @@ its metrics — is chapter 6's, applied to these sums.
 * :func:`pretrain_reference`: a brief maximum-likelihood fit on a toy corpus, frozen as π_ref.
 * :func:`collate` and :func:`sequence_logps`: padding, masks and the per-sequence sums, with the
   chosen and rejected responses in one forward pass.
-* :func:`train_dpo`: the DPO loop on sequence preference pairs, logging what practitioners log.
+* :func:`train_sequence_dpo`: the DPO loop on sequence preference pairs, logging what practitioners log.
 """
 
 import copy
@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import _validation as v
 from . import torch_losses
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
@@ -101,9 +102,12 @@ def capitals_data(n_pairs, seed=0, countries=tuple(CAPITALS)):
     Each pair: a country, two distinct candidate responses; the first is chosen with probability
     σ(r_first − r_second).
     """
+    n_pairs = v.check_int(n_pairs, "n_pairs", minimum=1)
+    if isinstance(countries, str) or not countries or any(c not in CAPITALS for c in countries):
+        raise ValueError(f"countries must be a non-empty sequence of {tuple(CAPITALS)}, got {countries!r}")
     rng = np.random.default_rng(seed)
     out = []
-    for _ in range(int(n_pairs)):
+    for _ in range(n_pairs):
         country = countries[rng.integers(len(countries))]
         options = candidates(country)
         a, b = rng.choice(len(options), 2, replace=False)
@@ -261,18 +265,22 @@ def pretrain_reference(vocab, steps=150, lr=0.03, seed=0, progress=True, **model
     right and wrong capitals alike, as a model pretrained on text without preferences would.
     ``progress`` shows a progress bar (it takes a few seconds).
     """
+    steps, lr = v.check_int(steps, "steps", minimum=0), v.check_positive(lr, "lr")
     torch.manual_seed(seed)
     model = TinyLM(len(vocab), **model_kw)
     ids, attention, completion = reference_corpus(vocab)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
-    bar = _progress(int(steps), progress, "pretraining π_ref")
-    for _ in range(int(steps)):
+    bar = _progress(steps, progress, "pretraining π_ref")
+    for _ in range(steps):
         loss = -sequence_logps(model, ids, attention, completion).mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         bar.update(1)
+        if not torch.isfinite(loss):
+            bar.close()
+            raise ValueError(f"pretraining diverged (loss {loss.item()}) with lr={lr:g}: use a smaller learning rate")
     bar.close()
     return freeze(model)
 
@@ -319,7 +327,7 @@ def dpo_step_metrics(policy, reference, batch, beta, *, loss_type="sigmoid", lab
     return loss, metrics
 
 
-def train_dpo(
+def train_sequence_dpo(
     reference,
     examples,
     vocab,
@@ -344,8 +352,12 @@ def train_dpo(
     """
     if not examples:
         raise ValueError("examples is empty: DPO needs preference pairs")
-    if int(steps) < 1 or int(batch_size) < 1 or not lr > 0:
-        raise ValueError("steps and batch_size must be >= 1 and lr > 0")
+    if not all(isinstance(e, PreferenceExample) for e in examples):
+        raise TypeError("examples must be PreferenceExample s (prompt, chosen, rejected), e.g. from capitals_data")
+    beta = v.check_beta(beta)
+    label_smoothing = v.check_loss_options("mean", loss_type, label_smoothing)
+    steps, batch_size = v.check_int(steps, "steps", minimum=1), v.check_int(batch_size, "batch_size", minimum=1)
+    lr = v.check_positive(lr, "lr")
     torch.manual_seed(seed)
     policy = copy.deepcopy(reference).train(not disable_dropout)
     for p in policy.parameters():
@@ -354,9 +366,9 @@ def train_dpo(
     order = np.random.default_rng(seed).permutation(len(examples))
     cycle = itertools.cycle(order)
     run = SequenceRun(policy)
-    bar = _progress(int(steps), progress, "DPO")
-    for _ in range(int(steps)):
-        chosen = [examples[next(cycle)] for _ in range(min(int(batch_size), len(examples)))]
+    bar = _progress(steps, progress, "DPO")
+    for _ in range(steps):
+        chosen = [examples[next(cycle)] for _ in range(min(batch_size, len(examples)))]
         loss, metrics = dpo_step_metrics(
             policy, reference, collate(chosen, vocab), beta,
             loss_type=loss_type, label_smoothing=label_smoothing, average=average,
@@ -364,12 +376,19 @@ def train_dpo(
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
+        if not all(torch.isfinite(p).all() for p in policy.parameters()):
+            bar.close()
+            raise ValueError(f"DPO diverged (non-finite weights) with lr={lr:g}: use a smaller learning rate")
         run.log(loss=loss.item(), **metrics)
         bar.update(1)
         bar.set_postfix(loss=f"{loss.item():.3f}", margin=f"{metrics['rewards/margins']:.2f}", refresh=False)
     bar.close()
     policy.eval()
     return run
+
+
+train_dpo = train_sequence_dpo
+"""Old name of :func:`train_sequence_dpo`, kept while the notebooks move to the new name."""
 
 
 def _progress(total, enabled, desc):

@@ -1,4 +1,4 @@
-"""The PyTorch twin of :func:`dpo_toy.training.train_dpo`: autograd and ``torch.optim.Adam``.
+"""The PyTorch twin of :func:`dpo_toy.training.train_tabular_dpo`: autograd and ``torch.optim.Adam``.
 
 Same arguments and result; the loss is :func:`dpo_toy.torch_losses.dpo_loss`, the gradient comes
 from autograd instead of the analytic formula. Runs in float64 so the two trainers can be
@@ -9,30 +9,31 @@ import numpy as np
 import torch
 
 from . import torch_losses
-from ._validation import check_beta
-from .training import TrainingRun, _check_pairs
+from .training import TrainingRun, check_training_inputs
 
 
-def train_dpo(
+def train_tabular_dpo(
     toy, pairs, beta=0.1, *, steps=500, lr=0.05, label_smoothing=0.0, loss_type="sigmoid", record_every=1, init=None
 ):
-    """Train a tabular policy on preference pairs with the DPO loss, autograd and torch.optim.Adam."""
-    beta = check_beta(beta)
-    _check_pairs(pairs, len(toy))
-    if int(steps) < 0 or not lr > 0 or int(record_every) < 1:
-        raise ValueError("steps must be >= 0, lr > 0 and record_every >= 1")
-    ref_logps = torch.log(torch.tensor(np.array(toy.pi_ref), dtype=torch.float64))
-    if not torch.isfinite(ref_logps).all():
-        raise ValueError("toy.pi_ref has zeros: a response the reference never produces cannot be trained on")
-    start = ref_logps if init is None else torch.as_tensor(np.asarray(init, float))
-    logits = start.clone().requires_grad_(True)
+    """Train a tabular policy on preference pairs with the DPO loss, autograd and torch.optim.Adam.
+
+    The arguments and the result are those of :func:`dpo_toy.training.train_tabular_dpo`.
+    """
+    beta, label_smoothing, steps, lr, record_every, ref_logps, init_logits, pairs = check_training_inputs(
+        toy, pairs, beta, steps=steps, lr=lr, label_smoothing=label_smoothing, loss_type=loss_type,
+        record_every=record_every, init=init,
+    )  # fmt: skip
+    ref_logps = torch.as_tensor(ref_logps, dtype=torch.float64)
+    logits = torch.as_tensor(init_logits, dtype=torch.float64).clone().requires_grad_(True)
     optimizer = torch.optim.Adam([logits], lr=lr)
     chosen, rejected = torch.as_tensor(pairs.chosen), torch.as_tensor(pairs.rejected)
     weight = torch.as_tensor(pairs.weight, dtype=torch.float64)
     weight = weight / weight.sum()
     records, policies, loss_history = [0], [torch.softmax(logits, -1).detach().numpy().copy()], []
-    for step in range(1, int(steps) + 1):
+    for step in range(1, steps + 1):
         logps = torch.log_softmax(logits, -1)
+        if not torch.isfinite(logps).all():
+            raise ValueError(f"training diverged (non-finite logits) with lr={lr:g}: use a smaller learning rate")
         per_pair = torch_losses.dpo_loss(
             logps[chosen], logps[rejected], ref_logps[chosen], ref_logps[rejected], beta,
             label_smoothing=label_smoothing, loss_type=loss_type, reduction="none",
@@ -45,4 +46,10 @@ def train_dpo(
         if step % record_every == 0 or step == steps:
             records.append(step)
             policies.append(torch.softmax(logits, -1).detach().numpy().copy())
+    if not torch.isfinite(logits).all():
+        raise ValueError(f"training diverged (non-finite logits) with lr={lr:g}: use a smaller learning rate")
     return TrainingRun(np.array(records), np.array(policies), np.array(loss_history))
+
+
+train_dpo = train_tabular_dpo
+"""Old name of :func:`train_tabular_dpo`, kept while the notebooks move to the new name."""

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import losses
-from ._validation import as_finite_array, check_beta
-from .stable import log_softmax, sigmoid
+from . import _validation as v
+from ._numerics import adam, dpo_losses_and_slopes, log_softmax
+from .stable import sigmoid
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,7 @@ class PreferencePairs:
 
 def sample_pairs(toy, n_pairs, seed=0):
     """``n_pairs`` preference pairs: two distinct responses drawn uniformly, labelled by Bradley–Terry."""
-    if int(n_pairs) < 1:
-        raise ValueError(f"n_pairs must be >= 1, got {n_pairs}")
+    n_pairs = v.check_int(n_pairs, "n_pairs", minimum=1)
     rng = np.random.default_rng(seed)
     n = len(toy)
     a = rng.integers(0, n, n_pairs)
@@ -58,15 +57,6 @@ def expected_pairs(toy):
     """Every ordered pair (i, j), i ≠ j, weighted by P(i preferred to j) = σ(r_i − r_j)."""
     i, j = np.nonzero(~np.eye(len(toy), dtype=bool))
     return PreferencePairs(i, j, sigmoid(toy.rewards[i] - toy.rewards[j]))
-
-
-def _check_pairs(pairs, n_responses):
-    for name in ("chosen", "rejected"):
-        idx = np.asarray(getattr(pairs, name))
-        if idx.size == 0 or idx.min() < 0 or idx.max() >= n_responses:
-            raise ValueError(f"pairs.{name} must hold response indices in [0, {n_responses})")
-    if np.any(np.asarray(pairs.weight) <= 0):
-        raise ValueError("pairs.weight must be positive")
 
 
 @dataclass(frozen=True)
@@ -88,48 +78,66 @@ def weighted_dpo_loss_and_grad(logits, ref_logps, pairs, beta, label_smoothing=0
 
     Per pair, ∂loss/∂log π(y_w) and ∂loss/∂log π(y_l) are those of
     :func:`dpo_toy.losses.dpo_loss_grad` (the same formulas; options are validated here once, not
-    at every step of :func:`train_dpo`). The chain rule through log-softmax, ∂ log π(y)/∂θ = e_y − π,
+    at every step of :func:`train_tabular_dpo`). The chain rule through log-softmax, ∂ log π(y)/∂θ = e_y − π,
     scatters them onto the responses and subtracts π times their total.
     """
-    beta = check_beta(beta)
-    losses._check_options("mean", loss_type, label_smoothing)
-    weight = np.asarray(pairs.weight, float)
-    return _loss_and_grad(logits, ref_logps, pairs, weight / weight.sum(), beta, label_smoothing, loss_type)
+    beta = v.check_beta(beta)
+    label_smoothing = v.check_loss_options("mean", loss_type, label_smoothing)
+    logits = v.as_finite_array(logits, "logits")
+    ref_logps = v.as_real_array(ref_logps, "ref_logps")
+    if logits.ndim != 1 or ref_logps.shape != logits.shape:
+        raise ValueError(
+            f"logits and ref_logps must be 1-D, one entry per response; got {logits.shape}, {ref_logps.shape}"
+        )
+    chosen, rejected, weight = v.check_pairs(pairs, logits.size)
+    checked = _Pairs(chosen, rejected, weight)
+    return _loss_and_grad(logits, ref_logps, checked, weight / weight.sum(), beta, label_smoothing, loss_type)
 
 
-def _log_softmax(logits):
-    # stable.log_softmax without its checks: a training step's logits are finite by construction,
-    # and this runs thousands of times per slider move.
-    shifted = logits - logits.max()
-    return shifted - np.log(np.exp(shifted).sum())
+@dataclass(frozen=True)
+class _Pairs:
+    chosen: np.ndarray
+    rejected: np.ndarray
+    weight: np.ndarray
 
 
 def _loss_and_grad(logits, ref_logps, pairs, w, beta, label_smoothing, loss_type):
-    logps = _log_softmax(logits)
+    logps = log_softmax(logits)
     h = (logps[pairs.chosen] - ref_logps[pairs.chosen]) - (logps[pairs.rejected] - ref_logps[pairs.rejected])
-    per_pair, dh = losses._loss_and_slope(h, beta, label_smoothing, loss_type)
+    per_pair, dh = dpo_losses_and_slopes(h, beta, label_smoothing, loss_type)
     g = w * dh  # ∂L/∂log π(y_w); ∂L/∂log π(y_l) = −g
     n = logits.size
     grad = np.bincount(pairs.chosen, g, n) - np.bincount(pairs.rejected, g, n)  # Σ g − Σ g = 0: no π term
     return float(w @ per_pair), grad
 
 
-def _adam(lr, betas=(0.9, 0.999), eps=1e-8):
-    """Adam exactly as torch.optim.Adam computes it (bias-corrected moments, eps outside the sqrt)."""
-    state = {"t": 0, "m": 0.0, "v": 0.0}
+def check_training_inputs(toy, pairs, beta, *, steps, lr, label_smoothing, loss_type, record_every, init):
+    """Validate a tabular DPO run's inputs once (both twin trainers call this).
 
-    def step(params, grad):
-        state["t"] += 1
-        state["m"] = betas[0] * state["m"] + (1 - betas[0]) * grad
-        state["v"] = betas[1] * state["v"] + (1 - betas[1]) * grad * grad
-        m_hat = state["m"] / (1 - betas[0] ** state["t"])
-        v_hat = state["v"] / (1 - betas[1] ** state["t"])
-        return params - lr * m_hat / (np.sqrt(v_hat) + eps)
+    Returns (beta, label_smoothing, steps, lr, record_every, ref_logps, init_logits, checked pairs),
+    with the scalars as Python numbers and ``init_logits`` log π_ref when ``init`` is None.
+    """
+    beta = v.check_beta(beta)
+    label_smoothing = v.check_loss_options("mean", loss_type, label_smoothing)
+    steps = v.check_int(steps, "steps", minimum=0)
+    lr = v.check_positive(lr, "lr")
+    record_every = v.check_int(record_every, "record_every", minimum=1)
+    pi_ref = np.asarray(toy.pi_ref, dtype=float)
+    chosen, rejected, weight = v.check_pairs(pairs, pi_ref.size)
+    with np.errstate(divide="ignore"):
+        ref_logps = np.log(pi_ref)
+    if not np.isfinite(ref_logps).all():
+        raise ValueError("toy.pi_ref has zeros: a response the reference never produces cannot be trained on")
+    if init is None:
+        logits = ref_logps.copy()
+    else:
+        logits = v.as_finite_array(init, "init").copy()
+        if logits.shape != ref_logps.shape:
+            raise ValueError(f"init must hold one logit per response, shape {ref_logps.shape}; got {logits.shape}")
+    return beta, label_smoothing, steps, lr, record_every, ref_logps, logits, _Pairs(chosen, rejected, weight)
 
-    return step
 
-
-def train_dpo(
+def train_tabular_dpo(
     toy, pairs, beta=0.1, *, steps=500, lr=0.05, label_smoothing=0.0, loss_type="sigmoid", record_every=1, init=None
 ):
     """Train a tabular policy on preference pairs with the DPO loss and Adam; NumPy only.
@@ -149,29 +157,35 @@ def train_dpo(
     init : array_like, optional
         Starting logits (default log π_ref).
     """
-    beta = check_beta(beta)
-    losses._check_options("mean", loss_type, label_smoothing)
-    _check_pairs(pairs, len(toy))
-    if int(steps) < 0 or not lr > 0 or int(record_every) < 1:
-        raise ValueError("steps must be >= 0, lr > 0 and record_every >= 1")
-    with np.errstate(divide="ignore"):
-        ref_logps = np.log(toy.pi_ref)
-    if not np.isfinite(ref_logps).all():
-        raise ValueError("toy.pi_ref has zeros: a response the reference never produces cannot be trained on")
-    logits = ref_logps.copy() if init is None else as_finite_array(init, "init").copy()
-    update = _adam(lr)
+    beta, label_smoothing, steps, lr, record_every, ref_logps, logits, pairs = check_training_inputs(
+        toy, pairs, beta, steps=steps, lr=lr, label_smoothing=label_smoothing, loss_type=loss_type,
+        record_every=record_every, init=init,
+    )  # fmt: skip
+    update = adam(lr)
     w = pairs.weight / pairs.weight.sum()
     records, policies, loss_history = [0], [np.exp(log_softmax(logits))], []
-    for step in range(1, int(steps) + 1):
-        loss, grad = _loss_and_grad(logits, ref_logps, pairs, w, beta, label_smoothing, loss_type)
+    for step in range(1, steps + 1):
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked just below, by name
+            loss, grad = _loss_and_grad(logits, ref_logps, pairs, w, beta, label_smoothing, loss_type)
+            logits = update(logits, grad)
+            spread = logits.max() - logits.min()  # inf when the logits ran off (log-softmax then NaNs)
+        if not (np.isfinite(loss) and np.isfinite(spread)):
+            raise ValueError(f"training diverged at step {step} (non-finite logits) with lr={lr:g}: use a smaller lr")
         loss_history.append(loss)
-        logits = update(logits, grad)
         if step % record_every == 0 or step == steps:
             records.append(step)
-            policies.append(np.exp(_log_softmax(logits)))
+            policies.append(np.exp(log_softmax(logits)))
     return TrainingRun(np.array(records), np.array(policies), np.array(loss_history))
+
+
+train_dpo = train_tabular_dpo
+"""Old name of :func:`train_tabular_dpo`, kept while the notebooks move to the new name."""
 
 
 def total_variation(p, q):
     """½ Σ |p − q|: the largest difference in probability the two give any set of responses."""
-    return 0.5 * np.abs(np.asarray(p, float) - np.asarray(q, float)).sum(axis=-1)
+    p, q = v.as_finite_array(p, "p"), v.as_finite_array(q, "q")
+    try:
+        return 0.5 * np.abs(p - q).sum(axis=-1)
+    except ValueError:
+        raise ValueError(f"p and q must have broadcastable shapes, got {p.shape} and {q.shape}") from None

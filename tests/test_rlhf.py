@@ -78,7 +78,7 @@ def test_bad_rl_input_is_named():
         rlhf.train_rl(TOY.pi_ref, TOY.rewards, 0.0)
     with pytest.raises(ValueError, match="pi_ref"):
         rlhf.train_rl(TOY.pi_ref[:3], TOY.rewards, 1.0)
-    with pytest.raises(ValueError, match="steps"):
+    with pytest.raises(ValueError, match="batch"):
         rlhf.train_rl(TOY.pi_ref, TOY.rewards, 1.0, batch=0)
     with pytest.raises(ValueError, match="whole counts"):
         rlhf.fit_reward_model(training.expected_pairs(TOY), len(TOY))

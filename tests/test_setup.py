@@ -84,3 +84,32 @@ def test_extra_wheel_index_is_empty_by_default_and_passed_to_pip_when_set():
     assert "--extra-index-url" not in dry_run().stdout
     assert f"--extra-index-url={cpu}" in dry_run(f"EXTRA_INDEX_URL={cpu}").stdout
     assert f"EXTRA_INDEX_URL={cpu}" in (ROOT / "README.md").read_text()
+
+
+def test_no_module_imports_another_modules_private_names():
+    """Modules share private helpers only through private modules (``_validation``, ``_numerics``, ...)."""
+    import ast
+
+    package = ROOT / "dpo_toy"
+    offences = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        siblings = set()  # names bound to public sibling modules: `from . import losses`
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level >= 1:
+                source = (node.module or "").split(".")[-1]
+                for alias in node.names:
+                    if node.module is None and not alias.name.startswith("_"):
+                        siblings.add(alias.asname or alias.name)
+                    elif alias.name.startswith("_") and source and not source.startswith("_"):
+                        offences.append(f"{path.name}: from .{node.module} import {alias.name}")
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in siblings
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+            ):
+                offences.append(f"{path.name}: {node.value.id}.{node.attr}")
+    assert offences == []

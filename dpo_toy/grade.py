@@ -5,9 +5,10 @@ Command line (``make grade DIR=...`` wraps it)::
     python -m dpo_toy.grade SUBMISSION.ipynb|FOLDER ... [--csv results.csv] [--timeout S] [--jobs N]
 
 Each submission runs in a fresh kernel, in a fresh temporary working directory, with a time
-limit for the whole notebook; up to ``--jobs`` run at once. The checks write their verdicts as
-JSON lines to the file named by ``$DPO_TOY_VERDICTS``, which the grader sets for the kernel, so
-nothing is parsed from the printed text. The result is a CSV with the columns
+limit for the whole notebook (counted once the kernel is ready; a kernel that fails to start is
+started once more, then reported as ``kernel did not start``); up to ``--jobs`` run at once. The
+checks write their verdicts as JSON lines to the file named by ``$DPO_TOY_VERDICTS``, which the
+grader sets for the kernel, so nothing is parsed from the printed text. The result is a CSV with the columns
 ``submission,exercise,verdict,mistake`` and a class report (pass rate per exercise, the most
 common named mistakes).
 
@@ -56,7 +57,7 @@ from .exercises._record import ENV  # the variable the checks read: DPO_TOY_VERD
 COLUMNS = ("submission", "exercise", "verdict", "mistake")
 VERDICTS = ("passed", "failed", "not attempted")
 TIMEOUT, CRASHED, NOT_A_NOTEBOOK, CHECK_MISSING = "timeout", "crashed", "not a notebook", "check missing"
-CHAPTER_UNKNOWN = "chapter unknown"
+CHAPTER_UNKNOWN, KERNEL_FAILED = "chapter unknown", "kernel did not start"
 DEFAULT_TIMEOUT = 300.0
 
 # Where a notebook's checks sit (to explain a missing verdict, never to read one): check("1.1", ...)
@@ -176,8 +177,6 @@ async def execute(path, timeout=DEFAULT_TIMEOUT):
 
     Never raises for a broken submission: the reason is in ``Run.stopped``.
     """
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
     nb = _read_notebook(path)
     if nb is None:
         return Run(stopped=NOT_A_NOTEBOOK, stop_cell=0)
@@ -190,38 +189,51 @@ async def execute(path, timeout=DEFAULT_TIMEOUT):
         verdicts = Path(tmp) / "verdicts.jsonl"  # outside the kernel's working directory
         work = Path(tmp) / "work"
         work.mkdir()
-        client = _client_class()(
-            nb,
-            timeout=math.ceil(timeout),
-            kernel_name="python3",
-            allow_errors=True,
-            record_timing=False,
-            shutdown_kernel="immediate",
-            resources={"metadata": {"path": str(work)}},
-        )
-        deadline = time.monotonic() + timeout
-        index = 0
-        try:
-            env = {**os.environ, ENV: str(verdicts)}
-            quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-            async with client.async_setup_kernel(env=env, **quiet):
-                for index, cell in enumerate(nb.cells):
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        raise CellTimeoutError("the notebook's time limit is used up")
-                    client.timeout = math.ceil(remaining)  # the limit is for the whole notebook
-                    await client.async_execute_cell(cell, index)
-                    for output in cell.get("outputs", []):
-                        if output.get("output_type") == "error":
-                            run.errors[index] = output.get("ename", "Exception")
-        except TimeoutError:  # CellTimeoutError is one
-            run.stopped, run.stop_cell = TIMEOUT, index
-        except DeadKernelError:
-            run.stopped, run.stop_cell = CRASHED, index
-        except Exception:  # the kernel did not start or answer: nothing after this ran
-            run.stopped, run.stop_cell = CRASHED, index
+        for _attempt in range(2):  # a kernel that fails to start is the machine's fault: once more
+            started = await _run_cells(nb, run, timeout, verdicts, work)
+            if started:
+                break
         run.records = read_records(verdicts)
     return run
+
+
+async def _run_cells(nb, run, timeout, verdicts, work):
+    """Run ``nb``'s cells into ``run``; False when the kernel never became ready (nothing ran)."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    client = _client_class()(
+        nb,
+        timeout=math.ceil(timeout),
+        kernel_name="python3",
+        allow_errors=True,
+        record_timing=False,
+        shutdown_kernel="immediate",
+        resources={"metadata": {"path": str(work)}},
+    )
+    index, started = 0, False
+    run.stopped, run.stop_cell = "", -1
+    try:
+        env = {**os.environ, ENV: str(verdicts)}
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        async with client.async_setup_kernel(env=env, **quiet):
+            started = True
+            deadline = time.monotonic() + timeout  # the learner's time: kernel start-up not counted
+            for index, cell in enumerate(nb.cells):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise CellTimeoutError("the notebook's time limit is used up")
+                client.timeout = math.ceil(remaining)  # the limit is for the whole notebook
+                await client.async_execute_cell(cell, index)
+                for output in cell.get("outputs", []):
+                    if output.get("output_type") == "error":
+                        run.errors[index] = output.get("ename", "Exception")
+    except TimeoutError:  # CellTimeoutError is one
+        run.stopped, run.stop_cell = TIMEOUT, index
+    except DeadKernelError:
+        run.stopped, run.stop_cell = CRASHED, index
+    except Exception:  # the kernel did not start, or stopped answering
+        run.stopped, run.stop_cell = (CRASHED if started else KERNEL_FAILED), index
+    return started
 
 
 # --- rows ------------------------------------------------------------------------------------
@@ -319,7 +331,7 @@ def write_csv(rows, path):
 
 # --- the class report ------------------------------------------------------------------------
 
-REASONS = (TIMEOUT, CRASHED, NOT_A_NOTEBOOK, CHECK_MISSING, CHAPTER_UNKNOWN, "unreadable verdict")
+REASONS = (TIMEOUT, CRASHED, NOT_A_NOTEBOOK, CHECK_MISSING, CHAPTER_UNKNOWN, KERNEL_FAILED, "unreadable verdict")
 
 
 def is_reason(mistake):

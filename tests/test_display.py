@@ -6,7 +6,32 @@ import numpy as np
 from scipy.special import expit, rel_entr
 
 from dpo_toy import capital_of_france, optimal_policy
-from dpo_toy.display import beta_effects, beta_effects_table
+from dpo_toy.course import CHAPTERS
+from dpo_toy.display import beta_effects, beta_effects_table, course_map_edges, course_map_figure
+
+# --- chapter 0 ---
+
+
+def test_course_map_edges_chain_the_core_and_leave_the_side_path_optional():
+    """Core chapters form one chain in order; 03 branches off; nothing leads from 03 back to 04."""
+    edges = course_map_edges()
+    core = [ch.stem[:2] for ch in CHAPTERS if ch.track == "core"]
+    assert [(a, b) for a, b, kind in edges if kind == "core"] == list(zip(core, core[1:]))
+    assert ("02", "03", "branch") in edges
+    assert not any(a == "03" for a, _, _ in edges)
+    assert {b for _, b, _ in edges} | {core[0]} == {ch.stem[:2] for ch in CHAPTERS}  # every chapter reached
+
+
+def test_course_map_figure_draws_every_chapter_with_its_time():
+    """One text per chapter with its number and minutes, and a legend with each track's total."""
+    fig = course_map_figure()
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    for ch in CHAPTERS:
+        assert any(t.startswith(ch.stem[:2] + "\n") and t.endswith(f"{ch.minutes} min") for t in texts), ch.stem
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    core = sum(ch.minutes for ch in CHAPTERS if ch.track == "core")
+    assert legend[0] == f"core path: {core} min"
+
 
 # --- chapter 1 ---
 

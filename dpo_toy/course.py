@@ -28,60 +28,106 @@ BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 STUB = 'raise NotImplementedError("Exercise: replace this line with your code")'
 
 
+TRACKS = {
+    "core": "the core path: from the objective to the DPO loss and its training",
+    "side": "a side path: Bradley–Terry in depth, on chess; chapter 4 introduces what it needs without it",
+    "further": "after the core: sequences, RLHF next to DPO, and TRL",
+}
+"""The three tracks of the course map, by :attr:`Chapter.track`."""
+
+
 @dataclass(frozen=True)
 class Chapter:
-    """One chapter of the course: its file stem, title and the question it answers."""
+    """One chapter of the course: its file stem, title, the question it answers, its path and time.
+
+    ``track`` is a key of :data:`TRACKS`; ``minutes`` is the time for a lesson in which learners run
+    every cell, read the text and answer the questions (the instructors' guide uses the same).
+    """
 
     stem: str
     title: str
     question: str
+    track: str = "core"
+    minutes: int = 0
 
     def path(self, solutions=False):
         return (SOLUTIONS if solutions else NOTEBOOKS) / f"{self.stem}.ipynb"
 
 
 CHAPTERS = (
-    Chapter("00_start_here", "Start here", "How does the course work, and what do the symbols mean?"),
+    Chapter("00_start_here", "Start here", "How does the course work, and what do the symbols mean?", "core", 20),
     Chapter(
         "01_kl_constrained_optimal_policy",
         "The KL-constrained optimal policy",
         "What is the best policy when drifting from the reference costs β per nat?",
+        "core",
+        60,
     ),
     Chapter(
         "02_boost_factor_table",
         "The boost-factor table",
         "How does exp(r/β) reshape π_ref, and why is Z(x) intractable?",
+        "core",
+        45,
     ),
     Chapter(
         "03_bradley_terry_chess",
         "Bradley–Terry on chess tournaments",
         "How do pairwise results rank players who never met?",
+        "side",
+        75,
     ),
     Chapter(
         "04_reward_model_loss",
         "The reward-model loss",
         "How does RLHF train its judge, and why is that logistic regression?",
+        "core",
+        40,
     ),
-    Chapter("05_z_cancellation", "The Z(x) cancellation", "Why does the intractable Z(x) never need computing?"),
-    Chapter("06_dpo_loss", "The DPO loss", "What does DPO optimise, and does it reach π*?"),
+    Chapter(
+        "05_z_cancellation", "The Z(x) cancellation", "Why does the intractable Z(x) never need computing?", "core", 35
+    ),
+    Chapter("06_dpo_loss", "The DPO loss", "What does DPO optimise, and does it reach π*?", "core", 60),
     Chapter(
         "07_sequences",
         "From tokens to sequences",
         "How are sequence log-probabilities computed, and where do implementations go wrong?",
+        "further",
+        50,
     ),
     Chapter(
-        "08_rlhf_vs_dpo", "RLHF vs DPO", "Where do the two pipelines agree on the reward–KL frontier, and where not?"
+        "08_rlhf_vs_dpo",
+        "RLHF vs DPO",
+        "Where do the two pipelines agree on the reward–KL frontier, and where not?",
+        "further",
+        50,
     ),
-    Chapter("09_scaling_up_with_trl", "Scaling up with TRL", "How do dpo_toy's names map onto TRL's DPOTrainer?"),
+    Chapter(
+        "09_scaling_up_with_trl",
+        "Scaling up with TRL",
+        "How do dpo_toy's names map onto TRL's DPOTrainer?",
+        "further",
+        40,
+    ),
 )
 
 
 def course_map():
-    """The course map as text: one line per chapter, marking the ones still to come."""
+    """The course map as text: one line per chapter with its path and time, marking the ones to come."""
     lines = []
     for ch in CHAPTERS:
         status = "ready " if ch.path().exists() else "coming"
-        lines.append(f"[{status}] {ch.stem:34s} {ch.title}: {ch.question}")
+        lines.append(f"[{status}] {ch.stem:34s} {ch.track:7s} {ch.minutes:3d} min  {ch.title}: {ch.question}")
+    return "\n".join(lines)
+
+
+def track_summary():
+    """One line per track of :data:`TRACKS`: its chapters (by number) and their total time."""
+    lines = []
+    for name, meaning in TRACKS.items():
+        chapters = [ch for ch in CHAPTERS if ch.track == name]
+        numbers = ", ".join(ch.stem[:2] for ch in chapters)
+        lines.append(f"{name:7s} ({numbers}): {sum(ch.minutes for ch in chapters)} min, {meaning}")
     return "\n".join(lines)
 
 
@@ -213,6 +259,7 @@ def main(argv=None):
     command = argv[0] if argv else "map"
     if command == "map":
         print(course_map())
+        print(track_summary())
     elif command == "learner":
         for path in write_learner_editions():
             print(f"learner edition: {path.relative_to(ROOT)}")

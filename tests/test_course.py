@@ -12,10 +12,12 @@ from dpo_toy.course import (
     ROOT,
     SOLUTIONS,
     STUB,
+    TRACKS,
     course_map,
     learner_edition,
     normalise,
     strip_solutions,
+    track_summary,
 )
 
 SOLUTION_FILES = sorted(SOLUTIONS.glob("*.ipynb"))
@@ -112,7 +114,24 @@ def test_readme_course_table_follows_the_map():
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[0] == f"{chapter.stem[:2]} {chapter.title}"
         assert cells[1] == chapter.question
-        assert cells[2] == ("ready" if chapter.path().exists() else "coming")
+        assert cells[2] == chapter.track
+        assert cells[3] == f"{chapter.minutes} min"
+        assert cells[4] == ("ready" if chapter.path().exists() else "coming")
+
+
+def test_core_path_is_marked_with_its_time_everywhere():
+    """Core = 00, 01, 02, 04, 05, 06 and 03 is the side path; README, guide and map agree on the times."""
+    assert [ch.stem[:2] for ch in CHAPTERS if ch.track == "core"] == ["00", "01", "02", "04", "05", "06"]
+    assert [ch.stem[:2] for ch in CHAPTERS if ch.track == "side"] == ["03"]
+    assert {ch.track for ch in CHAPTERS} == set(TRACKS) and all(ch.minutes > 0 for ch in CHAPTERS)
+    core = sum(ch.minutes for ch in CHAPTERS if ch.track == "core")
+    assert f"about {core} min" in (ROOT / "README.md").read_text()
+    assert f"(00, 01, 02, 04, 05, 06): {core} min" in track_summary()
+    rows = _table_after((NOTEBOOKS / "INSTRUCTORS.md").read_text(), "## Chapters: goals and timing")[2:]
+    times = {r.strip("|").split("|")[0].strip(): r.strip("|").split("|")[-1].strip() for r in rows}
+    for ch in CHAPTERS:
+        if ch.path().exists():
+            assert times[f"{ch.stem[:2]} {ch.title}"] == f"{ch.minutes} min", ch.stem
 
 
 def test_normalise_merges_split_prints_and_clears_volatile_cells():

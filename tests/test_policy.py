@@ -96,6 +96,21 @@ def test_maximum_of_objective_is_beta_log_z(prompt, beta):
     )
 
 
+@given(prompts(), betas, st.integers(0, 2**32 - 1))
+def test_gibbs_identity_for_any_policy(prompt, beta, seed):
+    """J(pi) = beta*log Z - beta*KL(pi || pi*) for any pi, with KL from scipy's rel_entr (chapter 1's derivation)."""
+    pi_ref, rewards = prompt
+    pi = np.random.default_rng(seed).dirichlet(np.ones(pi_ref.size))
+    pi_star = d.optimal_policy(pi_ref, rewards, beta)
+    kl = rel_entr(pi, pi_star).sum()
+    np.testing.assert_allclose(
+        d.kl_regularized_objective(pi, pi_ref, rewards, beta),
+        beta * scipy_logsumexp(np.log(pi_ref) + rewards / beta) - beta * kl,
+        rtol=1e-9,
+        atol=1e-9,
+    )
+
+
 @pytest.mark.parametrize("beta", [0.1, 1.0, 5.0])
 def test_closed_form_matches_numerical_optimiser(beta):
     """scipy's L-BFGS on softmax logits finds the same pi* as the formula."""

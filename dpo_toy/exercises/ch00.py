@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from .. import stable
+from .. import stable, toy
 from ._compare import proportional
 from ._engine import Case, Exercise, Mistake
+from ._kinds import Choice, Prediction
 
 _rng = np.random.default_rng([11, 0])  # this chapter's inputs; other chapters draw from their own
 
@@ -96,4 +97,47 @@ EXERCISES = (
     ),
 )
 
-QUESTIONS = ()
+
+_BIG = np.array([1000.0, 999.0, 0.0])  # the logits of 1.p1's softmax: exp(1000) overflows
+
+QUESTIONS = (
+    Choice(
+        "0.r1",
+        "what the 0.299 of the <every other string> bucket is (running-example table)",
+        options={
+            "a": "the reference model's probability of writing any string other than the three listed",
+            "b": "a rounding remainder added so that the column sums to 1",
+            "c": "the probability that the model refuses to answer",
+        },
+        answer="a",
+        why={
+            "b": "0.299 is far too large to be rounding: it is real probability that Z(x) and KL must include",
+            "c": "nothing in the toy models a refusal; the bucket is every string not listed, of any kind",
+        },
+        names={"b": "bucket is rounding", "c": "bucket is refusal"},
+        explain=(
+            f"A language model can write any string; the listed responses carry "
+            f"{toy.capital_of_france().pi_ref[:3].sum():.3f}, the rest is everything else."
+        ),
+    ),
+    Prediction(
+        "0.p1",
+        "softmax([1000, 999, 0])[0] (a softmax does not change when every logit shifts)",
+        truth=lambda: float(stable.softmax(_BIG)[0]),
+        atol=0.01,
+        rtol=0.0,
+        mistakes=(
+            Mistake(
+                "no exp",
+                "that is 1000 / 1999: you divided the logits by their sum; a softmax exponentiates first",
+                lambda: float(_BIG[0] / _BIG.sum()),
+            ),
+            Mistake(
+                "uniform",
+                "the logits are not equal, so the probabilities are not 1/3; only their differences matter",
+                lambda: 1.0 / 3.0,
+            ),
+        ),
+        explain="Subtract 1000 from every logit: softmax([0, -1, -1000]) = [e⁰, e⁻¹, ≈0] / (1 + e⁻¹).",
+    ),
+)

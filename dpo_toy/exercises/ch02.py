@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from .. import policy, stable
+from .. import policy, stable, toy
 from ._cases import LOG_SPACE_HINT, distribution, france_args, policy_cases
 from ._engine import Case, Exercise, Mistake
+from ._kinds import Prediction, SliderQuestion
 
 _rng = np.random.default_rng([11, 2])  # this chapter's inputs; other chapters draw from their own
 
@@ -102,4 +103,82 @@ EXERCISES = (
     ),
 )
 
-QUESTIONS = ()
+
+# --- questions ----------------------------------------------------------------------------------
+
+_PARIS = 1  # "Paris": the response whose boost crosses Z(x) inside the slider's range
+
+
+def _paris_at(beta):
+    return float(policy.optimal_policy(*_FR, beta)[_PARIS])
+
+
+def _beta_paris_unchanged(lo=0.25, hi=1.0):
+    """The β at which π*(Paris) = π_ref(Paris), i.e. Paris's boost equals Z(x) (bisection in log β).
+
+    Below it Paris loses probability (π*(Paris) < π_ref), above it Paris gains.
+    """
+    target = float(_FR[0][_PARIS])
+    if not (_paris_at(lo) < target < _paris_at(hi)):
+        raise RuntimeError("the bracket does not contain the crossing")
+    for _ in range(200):
+        mid = np.sqrt(lo * hi)
+        lo, hi = (mid, hi) if _paris_at(mid) < target else (lo, mid)
+    return float(np.sqrt(lo * hi))
+
+
+def _ratio(bucket_reward, beta=1.0):
+    """π*(The capital is Paris.) / π*(Paris) at ``beta`` when the bucket's reward is ``bucket_reward``."""
+    variant = toy.capital_of_france(other_reward=bucket_reward)
+    pi = policy.optimal_policy(variant.pi_ref, variant.rewards, beta)
+    return float(pi[0] / pi[1])
+
+
+QUESTIONS = (
+    Prediction(
+        "2.p1",
+        f"does π*(Paris) rise or fall at β = 0.25, where its boost is {np.exp(_FR[1][_PARIS] / 0.25):.0f}?",
+        truth=lambda: "b" if _paris_at(0.25) < _FR[0][_PARIS] else "a",
+        options={
+            "a": f"it rises above π_ref(Paris) = 0.4: a boost of {np.exp(_FR[1][_PARIS] / 0.25):.0f} is far above 1",
+            "b": "it falls below π_ref(Paris) = 0.4: its boost is below Z(x)",
+            "c": "it stays at 0.4: Z(x) cancels the boost",
+        },
+        why={
+            "a": "a boost above 1 is not enough: π* divides by Z(x), the π_ref-weighted average boost, "
+            f"and at β = 0.25 'The capital is Paris.' pushes Z(x) to {np.exp(policy.log_partition(*_FR, 0.25)):.0f}",
+            "c": "Z(x) is one number for all responses; it cancels in ratios, not in each probability",
+        },
+        explain="π*(y)/π_ref(y) = boost(y)/Z(x): a response gains only if its boost beats Z(x).",
+    ),
+    SliderQuestion(
+        "2.s1",
+        "the β at which π*(Paris) = π_ref(Paris) = 0.4 (its boost equals Z(x))",
+        truth=_beta_paris_unchanged,
+        rtol=0.06,
+        variable="β",
+        measure=lambda beta: f"π*(Paris) = {_paris_at(beta):.4f}",
+        target="π*(Paris) = 0.4000",
+    ),
+    Prediction(
+        "2.p2",
+        "π*(The capital is Paris.) / π*(Paris) at β = 1 when the bucket's reward goes from 0 to +2",
+        truth=lambda: _ratio(2.0),
+        atol=0.0,
+        rtol=0.02,
+        mistakes=(
+            Mistake(
+                "ratio of pi_ref",
+                "that is π_ref's ratio 0.3/0.4: the rewards of the two responses still matter",
+                lambda: float(_FR[0][0] / _FR[0][_PARIS]),
+            ),
+            Mistake(
+                "ratio of rewards",
+                "that is the ratio of the rewards; π* multiplies by exp(r/β), so ratios of π* "
+                "depend on the reward difference",
+                lambda: float(_FR[1][0] / _FR[1][_PARIS]),
+            ),
+        ),
+        explain="π*(a)/π*(b) = π_ref(a)/π_ref(b)·exp((r_a − r_b)/β): Z(x) and the bucket cancel.",
+    ),
+)

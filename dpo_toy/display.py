@@ -1,0 +1,168 @@
+r"""Small display helpers: the numbers a chapter prints, computed and formatted outside the notebook.
+
+Each chapter's helpers sit under a ``# --- chapter N ---`` header. They compute with the library
+and return plain data or text, so that a notebook's code cell shows the idea, not the printing.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import policy
+
+# --- chapter 0 ---
+
+#: Where each chapter's box sits in the course-map picture, by its two-digit number: the core
+#: path on the top row, the side path (03) below it, the chapters after the core on the right.
+_MAP_POSITIONS = {
+    "00": (0, 2),
+    "01": (1, 2),
+    "02": (2, 2),
+    "04": (3, 2),
+    "05": (4, 2),
+    "06": (5, 2),
+    "03": (2.5, 1),
+    "07": (4, 1),
+    "08": (5, 1),
+    "09": (6, 1),
+}
+
+
+def course_map_edges(chapters=None):
+    """The arrows of the course-map picture as (from, to, kind) with chapter numbers ("00" ...).
+
+    The core path is one chain in chapter order; the side path branches off from the core chapter
+    before it ("branch"); the chapters after the core hang off the last core chapter and follow
+    each other. No arrow leads from a side chapter back into the core: the core does not need it.
+    """
+    from .course import CHAPTERS
+
+    chapters = CHAPTERS if chapters is None else chapters
+    edges, last_core, last_further = [], None, None
+    for ch in chapters:
+        number = ch.stem[:2]
+        if ch.track == "core":
+            if last_core is not None:
+                edges.append((last_core, number, "core"))
+            last_core = number
+        elif ch.track == "side":
+            edges.append((last_core, number, "branch"))
+        else:
+            edges.append((last_further or last_core, number, "further"))
+            last_further = number
+    return edges
+
+
+def course_map_figure(chapters=None):
+    """The course map as a Matplotlib figure: one box per chapter (number, title, minutes), by track."""
+    import textwrap
+
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch, Patch
+
+    from .course import CHAPTERS
+    from .plotting import COLORS
+
+    chapters = CHAPTERS if chapters is None else chapters
+    colours = {"core": COLORS["pi_star"], "side": COLORS["pi_theta"], "further": COLORS["pi_ref"]}
+    fig, ax = plt.subplots(figsize=(12, 4.2))
+    for ch in chapters:
+        x, y = _MAP_POSITIONS[ch.stem[:2]]
+        ax.add_patch(
+            FancyBboxPatch(
+                (x - 0.4, y - 0.36), 0.8, 0.72, boxstyle="round,pad=0.02", fc=colours[ch.track], alpha=0.25,
+                ec=colours[ch.track], lw=1.5,
+            )
+        )  # fmt: skip
+        label = f"{ch.stem[:2]}\n{textwrap.fill(ch.title, 15)}\n{ch.minutes} min"
+        ax.text(x, y, label, ha="center", va="center", fontsize=9.5)
+    for start, end, kind in course_map_edges(chapters):
+        p0, p1 = np.array(_MAP_POSITIONS[start], float), np.array(_MAP_POSITIONS[end], float)
+        step = p1 - p0
+        # leave each box at its border: the largest t with |t·step| inside the half-sizes (0.42, 0.38)
+        t = min(0.42 / abs(step[0]) if step[0] else np.inf, 0.38 / abs(step[1]) if step[1] else np.inf)
+        ax.annotate(
+            "",
+            xy=tuple(p1 - t * step),
+            xytext=tuple(p0 + t * step),
+            arrowprops={"arrowstyle": "-|>", "ls": "--" if kind == "branch" else "-", "color": "0.3", "lw": 1.5},
+        )
+    totals = {t: sum(ch.minutes for ch in chapters if ch.track == t) for t in colours}
+    names = {"core": "core path", "side": "side path (not needed by 04)", "further": "after the core"}
+    handles = [Patch(fc=c, alpha=0.4, ec=c, label=f"{names[t]}: {totals[t]} min") for t, c in colours.items()]
+    ax.legend(handles=handles, loc="lower left", ncol=1)
+    ax.set_xlim(-0.6, 6.6)
+    ax.set_ylim(0.5, 2.5)
+    ax.set_axis_off()
+    ax.set_title("The course map: follow the top row; branch off when you want more")
+    plt.close(fig)
+    return fig
+
+
+# --- chapter 1 ---
+
+
+@dataclass(frozen=True)
+class BetaEffect:
+    r"""What one β does to the optimal policy of one prompt.
+
+    Attributes
+    ----------
+    beta : float
+    kl : float
+        KL(π*‖π_ref) in nats.
+    expected_reward : float
+        E_{π*}[r].
+    top_probability : float
+        π* of the highest-reward response.
+    moved : float
+        Total variation ½·Σ|π* − π_ref|: the share of probability that changed hands.
+    doubling_gap : float
+        The reward gap that doubles the odds π*(a)/π*(b) relative to π_ref's, β·ln 2.
+    margin_73 : float
+        The log-ratio margin, in nats, at which DPO's σ(β·margin) reaches σ(1) ≈ 0.73: 1/β.
+    """
+
+    beta: float
+    kl: float
+    expected_reward: float
+    top_probability: float
+    moved: float
+    doubling_gap: float
+    margin_73: float
+
+
+def beta_effects(pi_ref, rewards, betas):
+    """One :class:`BetaEffect` per β in ``betas`` for the prompt (``pi_ref``, ``rewards``)."""
+    rewards = np.asarray(rewards, dtype=float)
+    best = int(np.argmax(rewards))
+    out = []
+    for beta in betas:
+        pi_star = policy.optimal_policy(pi_ref, rewards, beta)
+        out.append(
+            BetaEffect(
+                beta=float(beta),
+                kl=float(policy.kl_divergence(pi_star, pi_ref)),
+                expected_reward=float(policy.expected_reward(pi_star, rewards)),
+                top_probability=float(pi_star[best]),
+                moved=float(0.5 * np.abs(pi_star - np.asarray(pi_ref)).sum()),
+                doubling_gap=float(beta * np.log(2.0)),
+                margin_73=float(1.0 / beta),
+            )
+        )
+    return out
+
+
+def beta_effects_table(effects):
+    """The :func:`beta_effects` rows as a fixed-precision text table (one line per β)."""
+    header = (
+        f"{'beta':>6s} {'KL (nats)':>10s} {'E[r]':>7s} {'pi*(best)':>10s} {'moved':>7s} "
+        f"{'gap x2 odds':>12s} {'margin for 73%':>15s}"
+    )
+    lines = [header]
+    for e in effects:
+        lines.append(
+            f"{e.beta:6.2f} {e.kl:10.4f} {e.expected_reward:7.4f} {e.top_probability:10.4f} {e.moved:7.4f} "
+            f"{e.doubling_gap:12.4f} {e.margin_73:11.1f} nats"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,68 @@
+"""Tests for dpo_toy.display: the chapters' printed numbers against independent computations."""
+
+import math
+
+import numpy as np
+from scipy.special import expit, rel_entr
+
+from dpo_toy import capital_of_france, optimal_policy
+from dpo_toy.course import CHAPTERS
+from dpo_toy.display import beta_effects, beta_effects_table, course_map_edges, course_map_figure
+
+# --- chapter 0 ---
+
+
+def test_course_map_edges_chain_the_core_and_leave_the_side_path_optional():
+    """Core chapters form one chain in order; 03 branches off; nothing leads from 03 back to 04."""
+    edges = course_map_edges()
+    core = [ch.stem[:2] for ch in CHAPTERS if ch.track == "core"]
+    assert [(a, b) for a, b, kind in edges if kind == "core"] == list(zip(core, core[1:]))
+    assert ("02", "03", "branch") in edges
+    assert not any(a == "03" for a, _, _ in edges)
+    assert {b for _, b, _ in edges} | {core[0]} == {ch.stem[:2] for ch in CHAPTERS}  # every chapter reached
+
+
+def test_course_map_figure_draws_every_chapter_with_its_time():
+    """One text per chapter with its number and minutes, and a legend with each track's total."""
+    fig = course_map_figure()
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    for ch in CHAPTERS:
+        assert any(t.startswith(ch.stem[:2] + "\n") and t.endswith(f"{ch.minutes} min") for t in texts), ch.stem
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    core = sum(ch.minutes for ch in CHAPTERS if ch.track == "core")
+    assert legend[0] == f"core path: {core} min"
+
+
+# --- chapter 1 ---
+
+
+def test_beta_effects_against_the_formula_by_hand():
+    """KL, E[r], π*(best) and the moved mass from π_ref·exp(r/β)/Z written out, KL from scipy."""
+    toy = capital_of_france()
+    for effect in beta_effects(toy.pi_ref, toy.rewards, [0.1, 0.3, 0.5]):
+        weights = toy.pi_ref * np.exp(toy.rewards / effect.beta)
+        pi = weights / weights.sum()
+        assert math.isclose(effect.kl, rel_entr(pi, toy.pi_ref).sum(), rel_tol=1e-10)
+        assert math.isclose(effect.expected_reward, float(pi @ toy.rewards), rel_tol=1e-12)
+        assert math.isclose(effect.top_probability, pi[0], rel_tol=1e-12)  # reward 2.5 is the best
+        assert math.isclose(effect.moved, 0.5 * np.abs(pi - toy.pi_ref).sum(), rel_tol=1e-10)
+
+
+def test_doubling_gap_doubles_the_odds_and_margin_gives_sigma_one():
+    """A reward gap of β·ln 2 doubles π*(a)/π*(b) over π_ref's ratio; σ(β·margin_73) = σ(1)."""
+    pi_ref, beta = np.array([0.5, 0.5]), 0.3
+    (effect,) = beta_effects(pi_ref, [0.0, 0.0], [beta])
+
+    star = optimal_policy(pi_ref, np.array([effect.doubling_gap, 0.0]), beta)
+    assert math.isclose(star[0] / star[1], 2.0, rel_tol=1e-12)
+    assert math.isclose(expit(beta * effect.margin_73), expit(1.0), rel_tol=1e-12)
+
+
+def test_beta_effects_table_has_one_fixed_precision_line_per_beta():
+    """The table has a header and one line per β, each starting with β to two decimals."""
+    toy = capital_of_france()
+    effects = beta_effects(toy.pi_ref, toy.rewards, [0.1, 0.25, 0.5])
+    lines = beta_effects_table(effects).splitlines()
+    assert len(lines) == 4
+    assert [line.split()[0] for line in lines[1:]] == ["0.10", "0.25", "0.50"]
+    assert f"{effects[0].kl:.4f}" in lines[1]

@@ -26,9 +26,9 @@ from .elo import ELO_PER_UNIT, elo_ratings, elo_update, to_elo
 from .stable import log_sigmoid, sigmoid
 
 __all__ = [
-    "DENSE_MAX", "ELO_PER_UNIT", "BradleyTerryWarning", "Fit", "PairCounts", "Simulation", "check_schedule",
-    "count_pairs", "elo_ratings", "elo_update", "fit", "fit_mm", "log_likelihood", "mm_update", "simulate",
-    "to_elo", "win_probability",
+    "DENSE_MAX", "ELO_PER_UNIT", "BradleyTerryWarning", "Fit", "PairCounts", "Simulation", "add_player",
+    "check_schedule", "count_pairs", "elo_ratings", "elo_update", "fit", "fit_mm", "log_likelihood", "mm_update",
+    "simulate", "to_elo", "win_probability",
 ]  # fmt: skip
 
 DENSE_MAX = 2000
@@ -543,3 +543,28 @@ def simulate(n_players, n_games, *, spread=1.0, opponents=None, draw_parameter=0
     else:
         score = (u < sigmoid(d)).astype(float)
     return Simulation(s, a, b, score)
+
+
+def add_player(sim, strength, opponents, n_games, seed=0):
+    """The simulation plus one player of known ``strength`` who plays only the given ``opponents``.
+
+    The new player (index ``sim.strengths.size``) plays ``n_games`` games as player a, each against
+    an opponent drawn uniformly from ``opponents`` and won with probability σ(strength − s_opponent)
+    (no draws). The true strengths are re-centred, so ``strength`` is relative to the old mean.
+    """
+    opponents = np.asarray(opponents)
+    n = sim.strengths.size
+    if opponents.size == 0 or opponents.min() < 0 or opponents.max() >= n:
+        raise ValueError(f"opponents must be player indices in [0, {n}), got {opponents}")
+    if int(n_games) < 1:
+        raise ValueError(f"n_games must be >= 1, got {n_games}")
+    rng = np.random.default_rng(seed)
+    against = rng.choice(opponents, size=int(n_games))
+    wins = rng.random(int(n_games)) < sigmoid(float(strength) - sim.strengths[against])
+    strengths = np.r_[sim.strengths, float(strength)]
+    return Simulation(
+        strengths - strengths.mean(),
+        np.r_[sim.player_a, np.full(int(n_games), n)],
+        np.r_[sim.player_b, against],
+        np.r_[sim.score_a, wins.astype(float)],
+    )

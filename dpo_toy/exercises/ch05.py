@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from .. import losses
-from ._cases import dpo_cases
-from ._engine import Exercise, Mistake
+from .. import losses, policy, toy
+from ._cases import distribution, dpo_cases
+from ._engine import Case, Exercise, Mistake
+from ._kinds import Derivation, Prediction
 
 _rng = np.random.default_rng([11, 5])  # this chapter's inputs; other chapters draw from their own
 
@@ -81,4 +82,87 @@ EXERCISES = (
     ),
 )
 
-QUESTIONS = ()
+
+# --- questions placed inline in the chapter ----------------------------------------------------------
+
+
+def _reward_cases():
+    """(π*, π_ref, β, log Z(x)) built from random rewards: the reward solved for must be those rewards."""
+    out = []
+    cases = (("France, beta=0.5", 4, 0.5), ("5 responses, beta=0.1", 5, 0.1), ("7 responses, beta=3", 7, 3.0))
+    for label, n, beta in cases:
+        if n == 4:
+            france = toy.capital_of_france()
+            pi_ref, rewards = france.pi_ref, france.rewards
+        else:
+            pi_ref, rewards = distribution(_rng, n), _rng.normal(size=n) * 2
+        pi_star = policy.optimal_policy(pi_ref, rewards, beta)
+        out.append(Case(label, (pi_star, pi_ref, beta, policy.log_partition(pi_ref, rewards, beta))))
+    return tuple(out)
+
+
+def reward_from_policy(pi_star, pi_ref, beta, log_z):
+    """r = β·log(π*/π_ref) + β·log Z(x): the reward read back from the optimal policy."""
+    return policy.implied_reward(pi_star, pi_ref, beta) + beta * log_z
+
+
+def _bucket_margin_change():
+    """Option key for what raising the bucket's reward (−1 → 2) does to the implied margin Paris-answers."""
+    margins = []
+    for other in (-1.0, 2.0):
+        t = toy.capital_of_france(other_reward=other)
+        implied = policy.implied_reward(policy.optimal_policy(t.pi_ref, t.rewards, 0.5), t.pi_ref, 0.5)
+        margins.append(implied[0] - implied[1])
+    change = margins[1] - margins[0]
+    return "b" if abs(change) < 1e-9 else ("a" if change > 0 else "c")
+
+
+QUESTIONS = (
+    Derivation(
+        "5.d1",
+        "reward(pi_star, pi_ref, beta, log_z): r solved from π* = π_ref·exp(r/β)/Z",
+        reward_from_policy,
+        _reward_cases,
+        (
+            Mistake(
+                "forgot beta log Z",
+                "you returned the implied reward alone; solving for r leaves + β·log Z(x) on the right",
+                lambda p, q, b, z: policy.implied_reward(p, q, b),
+            ),
+            Mistake(
+                "log Z without beta",
+                "multiply the whole log equation by β: r = β·log(π*/π_ref) + β·log Z",
+                lambda p, q, b, z: policy.implied_reward(p, q, b) + z,
+            ),
+            Mistake(
+                "divided by beta",
+                "log π* = log π_ref + r/β − log Z, so r = β·(...): multiply by β, do not divide",
+                lambda p, q, b, z: (np.log(p) - np.log(q) + z) / b,
+            ),
+            Mistake(
+                "minus log Z",
+                "the sign of log Z: log π* = log π_ref + r/β − log Z, so log Z moves over with a plus",
+                lambda p, q, b, z: policy.implied_reward(p, q, b) - b * z,
+            ),
+        ),
+        arg_names=("pi_star", "pi_ref", "beta", "log_z"),
+        title="the reward read back from π*",
+        difficulty=1,
+    ),
+    Prediction(
+        "5.p1",
+        "what a larger Z(x) does to the implied margin between the two Paris answers",
+        truth=_bucket_margin_change,
+        options={
+            "a": "it grows, by the change in β·log Z(x)",
+            "b": "it stays the same (0.5, the true margin)",
+            "c": "it shrinks, by the change in β·log Z(x)",
+        },
+        why={
+            "a": "β·log Z(x) shifts the implied reward of every response by the same amount, so a "
+            "difference of two implied rewards loses it",
+            "c": "β·log Z(x) is the same for every response of the prompt: it cancels in r̂(a) − r̂(b)",
+        },
+        explain="r̂(a) − r̂(b) = (r(a) − β log Z) − (r(b) − β log Z) = r(a) − r(b): Z(x) cancels.",
+    ),
+)

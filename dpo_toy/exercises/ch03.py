@@ -49,8 +49,8 @@ def _mm_no_centre(s, a, b, y):
     """Hunter's MM step without the final centring (a mistake of 3.3)."""
     new = bradley_terry.mm_update(s, a, b, y)
     c = bradley_terry.count_pairs(a, b, y, s.size)
-    pi = np.exp(s)
-    ratio = c.games / (pi[c.i] + pi[c.j])
+    gamma = np.exp(s)
+    ratio = c.games / (gamma[c.i] + gamma[c.j])
     c_sum = np.bincount(c.i, ratio, s.size) + np.bincount(c.j, ratio, s.size)
     return new - new.mean() + np.mean(np.log(c.player_score / c_sum))
 

@@ -27,9 +27,9 @@ from .elo import ELO_PER_UNIT, elo_ratings, elo_update, to_elo
 from .stable import log_sigmoid, sigmoid
 
 __all__ = [
-    "DENSE_MAX", "ELO_PER_UNIT", "BradleyTerryWarning", "Fit", "PairCounts", "Simulation", "check_schedule",
-    "count_pairs", "elo_ratings", "elo_update", "fit", "fit_mm", "log_likelihood", "mm_update", "simulate",
-    "to_elo", "win_probability",
+    "DENSE_MAX", "ELO_PER_UNIT", "BradleyTerryWarning", "Fit", "PairCounts", "Simulation", "add_player",
+    "check_schedule", "count_pairs", "elo_ratings", "elo_update", "fit", "fit_mm", "log_likelihood", "mm_update",
+    "simulate", "to_elo", "win_probability",
 ]  # fmt: skip
 
 DENSE_MAX = 2000
@@ -54,31 +54,31 @@ def win_probability(s_i, s_j):
 
 _SPREAD_MAX = 600.0
 """Strength spreads (nats) up to which :func:`_evaluate` may use e^{s} per player: e^{-600} is a
-normal float64, so no π underflows to 0."""
+normal float64, so no γ underflows to 0."""
 
 
 def _evaluate(s, c, l2):
     """Penalised NLL, its gradient, and the per-pair Hessian weights games·σ(d)·σ(−d), in one pass.
 
-    With π = e^{s − max s}, one exp per *player*: σ(s_i − s_j) = π_i / t and σ(s_j − s_i) = π_j / t
-    with t = π_i + π_j, and a pair's NLL is games·log t − score·log π_i − (games − score)·log π_j.
-    Summed over pairs, the log π terms collapse to per-player totals, so each pair costs one
+    With γ = e^{s − max s}, one exp per *player*: σ(s_i − s_j) = γ_i / t and σ(s_j − s_i) = γ_j / t
+    with t = γ_i + γ_j, and a pair's NLL is games·log t − score·log γ_i − (games − score)·log γ_j.
+    Summed over pairs, the log γ terms collapse to per-player totals, so each pair costs one
     division and one log. (Float64 exp and log cost ~10 ns each here; they dominate a Newton step.)
-    Spreads beyond ``_SPREAD_MAX`` would underflow π and take :func:`_evaluate_per_pair` instead.
+    Spreads beyond ``_SPREAD_MAX`` would underflow γ and take :func:`_evaluate_per_pair` instead.
     """
     top = s.max()
     if top - s.min() > _SPREAD_MAX:
         return _evaluate_per_pair(s, c, l2)
-    pi = np.exp(s - top)
-    pi_i, pi_j = pi[c.i], pi[c.j]
-    t = pi_i + pi_j
-    p_i = pi_i / t  # σ(s_i − s_j)
-    # Σ_pairs [score·log π_i + (games − score)·log π_j] = Σ_players score_p·(s_p − top)
+    gamma = np.exp(s - top)  # γ_i = e^{s_i − max s}
+    g_i, g_j = gamma[c.i], gamma[c.j]
+    t = g_i + g_j
+    p_i = g_i / t  # σ(s_i − s_j)
+    # Σ_pairs [score·log γ_i + (games − score)·log γ_j] = Σ_players score_p·(s_p − top)
     nll = c.games @ np.log(t) - c.player_score @ (s - top) + l2 * (s @ s)
     residual = c.score - c.games * p_i
     n = c.n_players
     grad = np.bincount(c.j, residual, n) - np.bincount(c.i, residual, n) + 2 * l2 * s
-    return float(nll), grad, c.games * p_i * (pi_j / t)
+    return float(nll), grad, c.games * p_i * (g_j / t)
 
 
 def _evaluate_per_pair(s, c, l2):
@@ -312,7 +312,7 @@ def fit(
         Strength λ of the L2 prior λ‖s‖²: keeps strengths finite when the data cannot.
     draws : {"half", "davidson"}
         "half" counts a draw as half a win for each player; "davidson" fits Davidson's draw model
-        P(draw) ∝ ν·sqrt(π_i π_j) and estimates ν (``Fit.draw_parameter``).
+        P(draw) ∝ ν·sqrt(γ_i γ_j) with γ_i = e^{s_i} and estimates ν (``Fit.draw_parameter``).
     tol : float
         Stop when every |∂f/∂s_i| / (1 + games_i) ≤ tol.
     max_iter : int
@@ -379,8 +379,8 @@ def _mm_solve_1d(wins, c_sum, s, l2):
 def _mm_c_sum(c, s):
     """C_i = Σ_j n_ij / (e^{s_i} + e^{s_j}), computed with e^{s − max s} so nothing overflows."""
     n = c.n_players
-    pi = np.exp(s - s.max())  # rescaled: C_i and e^{s_i} carry the same factor
-    ratio = c.games / (pi[c.i] + pi[c.j])
+    gamma = np.exp(s - s.max())  # rescaled: C_i and e^{s_i} carry the same factor
+    ratio = c.games / (gamma[c.i] + gamma[c.j])
     return (np.bincount(c.i, ratio, n) + np.bincount(c.j, ratio, n)) * np.exp(-s.max())
 
 
@@ -596,3 +596,28 @@ def simulate(n_players, n_games, *, spread=1.0, opponents=None, draw_parameter=0
     else:
         score = (u < sigmoid(d)).astype(float)
     return Simulation(s, a, b, score)
+
+
+def add_player(sim, strength, opponents, n_games, seed=0):
+    """The simulation plus one player of known ``strength`` who plays only the given ``opponents``.
+
+    The new player (index ``sim.strengths.size``) plays ``n_games`` games as player a, each against
+    an opponent drawn uniformly from ``opponents`` and won with probability σ(strength − s_opponent)
+    (no draws). The true strengths are re-centred, so ``strength`` is relative to the old mean.
+    """
+    opponents = np.asarray(opponents)
+    n = sim.strengths.size
+    if opponents.size == 0 or opponents.min() < 0 or opponents.max() >= n:
+        raise ValueError(f"opponents must be player indices in [0, {n}), got {opponents}")
+    if int(n_games) < 1:
+        raise ValueError(f"n_games must be >= 1, got {n_games}")
+    rng = np.random.default_rng(seed)
+    against = rng.choice(opponents, size=int(n_games))
+    wins = rng.random(int(n_games)) < sigmoid(float(strength) - sim.strengths[against])
+    strengths = np.r_[sim.strengths, float(strength)]
+    return Simulation(
+        strengths - strengths.mean(),
+        np.r_[sim.player_a, np.full(int(n_games), n)],
+        np.r_[sim.player_b, against],
+        np.r_[sim.score_a, wins.astype(float)],
+    )

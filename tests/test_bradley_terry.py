@@ -324,3 +324,28 @@ def test_chess_fit_is_consistent():
         fit = bt.fit(games.player_a, games.player_b, games.score_a, names=games.names)
     assert fit.converged and games.names[fit.ranking()[0]] == "Vasily Smyslov"
     assert np.all(fit.standard_errors > 0)
+
+
+def test_add_player_keeps_old_games_and_plays_only_the_given_opponents():
+    """add_player appends games of the new player against the listed opponents, old games untouched."""
+    sim = bt.simulate(20, 200, seed=1)
+    weakest = np.argsort(sim.strengths)[:3]
+    new = bt.add_player(sim, 0.5, weakest, 4000, seed=2)
+    np.testing.assert_array_equal(new.player_a[:200], sim.player_a)
+    np.testing.assert_array_equal(new.score_a[:200], sim.score_a)
+    assert set(new.player_b[200:].tolist()) <= set(weakest.tolist())
+    assert np.all(new.player_a[200:] == 20)
+    np.testing.assert_allclose(new.strengths.mean(), 0.0, atol=1e-12)
+    # its win rate against each opponent matches σ(strength − s_opponent) within sampling noise
+    for k in weakest:
+        games = new.player_b[200:] == k
+        expected = 1 / (1 + np.exp(-(0.5 - sim.strengths[k])))
+        observed = new.score_a[200:][games].mean()
+        assert abs(observed - expected) < 4 * np.sqrt(expected * (1 - expected) / games.sum())
+
+
+def test_add_player_rejects_unknown_opponents():
+    """Opponent indices outside the simulation raise a ValueError naming the argument."""
+    sim = bt.simulate(5, 20, seed=0)
+    with pytest.raises(ValueError, match="opponents"):
+        bt.add_player(sim, 0.0, [7], 10)

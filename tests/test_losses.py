@@ -215,3 +215,16 @@ def test_reward_model_loss_grad_matches_autograd(reduction):
     tl.reward_model_loss(t_w, t_l, reduction).sum().backward()
     np.testing.assert_allclose(g_w, t_w.grad.numpy(), atol=1e-12)
     np.testing.assert_allclose(g_l, t_l.grad.numpy(), atol=1e-12)
+
+
+def test_dpo_loss_is_the_reward_model_loss_of_the_implied_reward_for_any_policy():
+    """L_DPO(π) = L_RM(β·log(π/π_ref)) for random tabular policies, not only at π* (chapter 5)."""
+    rng = np.random.default_rng(13)
+    pi_ref = rng.dirichlet(np.ones(5))
+    chosen, rejected = rng.integers(0, 5, 40), rng.integers(0, 5, 40)
+    for beta in (0.1, 1.0, 4.0):
+        pi = rng.dirichlet(np.ones(5))
+        lp, lr = np.log(pi), np.log(pi_ref)
+        dpo = npl.dpo_loss(lp[chosen], lp[rejected], lr[chosen], lr[rejected], beta)
+        r_pi = beta * (lp - lr) + rng.normal()  # plus any constant: the loss sees differences only
+        np.testing.assert_allclose(dpo, npl.reward_model_loss(r_pi[chosen], r_pi[rejected]), rtol=1e-12)

@@ -249,3 +249,14 @@ def test_toy_bucket():
     np.testing.assert_allclose(d.capital_of_france(include_other=False).pi_ref, np.array([0.3, 0.4, 0.001]) / 0.701)
     with pytest.raises(ValueError):
         toy.pi_ref[0] = 0.5  # frozen arrays
+
+
+def test_every_policy_is_optimal_for_its_own_implied_reward():
+    """π* for r = β·log(π/π_ref) + f(x) is π itself, and β·log Z(x) = f(x) (chapter 5, step 1)."""
+    rng = np.random.default_rng(12)
+    for n, beta in ((3, 0.1), (4, 0.5), (8, 3.0)):
+        pi, pi_ref = rng.dirichlet(np.ones(n)), rng.dirichlet(np.ones(n))
+        shift = rng.normal()
+        reward = beta * (np.log(pi) - np.log(pi_ref)) + shift  # written out, not via implied_reward
+        np.testing.assert_allclose(d.optimal_policy(pi_ref, reward, beta), pi, rtol=1e-12)
+        np.testing.assert_allclose(beta * d.log_partition(pi_ref, reward, beta), shift, atol=1e-12)

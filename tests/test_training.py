@@ -92,3 +92,16 @@ def test_bad_training_input_is_named(call, words):
     """Out-of-range indices, non-positive weights, beta, steps and n_pairs are named."""
     with pytest.raises(ValueError, match=words):
         call()
+
+
+def test_dpo_minimiser_is_the_optimal_policy_of_the_fitted_reward_model():
+    """Adam on the DPO loss lands on π* of the Newton-fitted Bradley–Terry reward (chapter 5, step 4)."""
+    from dpo_toy import bradley_terry as bt
+
+    toy = d.capital_of_france()
+    pairs = tr.sample_pairs(toy, 500, seed=4)
+    for beta in (0.2, 1.0):
+        reward = bt.fit(pairs.chosen, pairs.rejected, np.ones(len(pairs)), len(toy), l2=0).strengths
+        rlhf = d.optimal_policy(toy.pi_ref, reward, beta)
+        dpo = tr.train_dpo(toy, pairs.merged(), beta, steps=3000, lr=0.05, record_every=3000).final
+        np.testing.assert_allclose(dpo, rlhf, atol=1e-6)

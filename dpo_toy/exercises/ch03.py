@@ -5,6 +5,7 @@ import numpy as np
 from .. import bradley_terry, elo, stable
 from ..data import load_chess
 from ._engine import Case, Exercise, Mistake
+from ._kinds import Choice, Prediction, SliderQuestion
 
 _rng = np.random.default_rng([11, 3])  # this chapter's inputs; other chapters draw from their own
 
@@ -90,8 +91,8 @@ def _mm_no_centre(s, a, b, y):
     """Hunter's MM step without the final centring (a mistake of 3.3)."""
     new = bradley_terry.mm_update(s, a, b, y)
     c = bradley_terry.count_pairs(a, b, y, s.size)
-    pi = np.exp(s)
-    ratio = c.games / (pi[c.i] + pi[c.j])
+    gamma = np.exp(s)
+    ratio = c.games / (gamma[c.i] + gamma[c.j])
     c_sum = np.bincount(c.i, ratio, s.size) + np.bincount(c.j, ratio, s.size)
     return new - new.mean() + np.mean(np.log(c.player_score / c_sum))
 
@@ -244,4 +245,104 @@ EXERCISES = (
     ),
 )
 
-QUESTIONS = ()
+
+# --- questions placed inline in the chapter ----------------------------------------------------------
+
+
+def newcomer_games():
+    """The chapter's schedule: 100 simulated players, plus an average newcomer who meets only the 10 weakest."""
+    sim = bradley_terry.simulate(100, 3000, spread=1.0, opponents=6, seed=7)
+    return bradley_terry.add_player(sim, 0.0, np.argsort(sim.strengths)[:10], 60, seed=3)
+
+
+def _rank(values, k):
+    return int(np.sum(values > values[k])) + 1
+
+
+def _newcomer_win_rate_rank():
+    g = newcomer_games()
+    n = g.strengths.size
+    games = np.bincount(g.player_a, minlength=n) + np.bincount(g.player_b, minlength=n)
+    points = np.bincount(g.player_a, g.score_a, n) + np.bincount(g.player_b, 1 - g.score_a, n)
+    rank = _rank(points / games, n - 1)
+    return "a" if rank <= 10 else ("c" if rank > n - 10 else "b")
+
+
+_SLIDER_GRID = 10.0 ** np.arange(-8.0, 1.0 + 1e-9, 0.25)  # the λ values the chapter's slider can show
+
+
+def _keres_perfect():
+    keres = _AVRO.index("Paul Keres")
+    perfect = _AVRO.score_a.copy()
+    perfect[_AVRO.player_a == keres] = 1.0
+    perfect[_AVRO.player_b == keres] = 0.0
+    return keres, perfect
+
+
+def keres_elo(l2):
+    """Keres's Elo above the mean when he wins every AVRO game, fitted with prior strength ``l2``."""
+    keres, perfect = _keres_perfect()
+    fit = bradley_terry.fit(
+        _AVRO.player_a, _AVRO.player_b, perfect, len(_AVRO.names), l2=float(l2), check=False, standard_errors=False,
+        max_iter=200,
+    )  # fmt: skip
+    return float(fit.elo()[keres] - 1500.0)
+
+
+def _strongest_prior_above(elo_points):
+    """The largest λ on the slider's grid at which Keres still stands more than ``elo_points`` above the mean."""
+    above = [lam for lam in _SLIDER_GRID if keres_elo(lam) > elo_points]
+    return float(max(above))
+
+
+def _p_elo(gap):
+    return float(bradley_terry.win_probability(gap / bradley_terry.ELO_PER_UNIT, 0.0))
+
+
+QUESTIONS = (
+    Prediction(
+        "3.p1",
+        "where the win rate ranks the average newcomer who met only weak players",
+        truth=_newcomer_win_rate_rank,
+        options={
+            "a": "near the top (in the top 10 of 101)",
+            "b": "in the middle, where its true strength puts it",
+            "c": "near the bottom (below rank 91)",
+        },
+        why={
+            "b": "that is where its true strength (and Bradley–Terry) puts it; the win rate cannot see "
+            "that every opponent was one of the 10 weakest players",
+            "c": "an average player beats weak players most of the time, so its share of points is high",
+        },
+        explain="A share of points ignores whom the points came from; the fit weighs each win by the opponent's "
+        "strength.",
+    ),
+    Choice(
+        "3.r1",
+        "P(win) for a 200-Elo-point edge",
+        options={
+            "a": f"{2 / 3:.2f}",
+            "b": f"{_p_elo(200):.2f}",
+            "c": f"{_p_elo(400):.2f}",
+            "d": f"{(0.5 + _p_elo(400)) / 2:.2f}",
+        },
+        answer="b",
+        why={
+            "a": "that is 2-to-1 odds; but 400 points is 10-to-1, and half the gap gives the square root of "
+            "the odds, √10 ≈ 3.16-to-1, not half of them",
+            "c": "that is a 400-point edge (10-to-1 odds); 200 points is half the gap",
+            "d": "probabilities are not linear in the gap: the odds multiply, so 200 points gives √10-to-1 odds",
+        },
+        names={"a": "odds halved", "c": "400-point value", "d": "linear in the gap"},
+        explain="200 Elo points = 200·ln10/400 = 1.151 strength units; σ(1.151) = √10/(1 + √10) ≈ 0.76.",
+    ),
+    SliderQuestion(
+        "3.s1",
+        "the strongest prior λ at which undefeated Keres is still more than 1200 Elo above the mean",
+        truth=lambda: _strongest_prior_above(1200.0),
+        rtol=0.25,  # one slider step is a factor 10^0.25 ≈ 1.78: only the right position is accepted
+        variable="λ",
+        measure=lambda lam: f"Keres at {keres_elo(lam):+.1f} Elo",
+        target="Keres more than +1200 Elo, at the largest λ",
+    ),
+)

@@ -171,16 +171,30 @@ def _logit_grad_cases():
     out = [
         Case(
             "toy at pi_ref, 3 pairs, beta=0.5", (log_ref.copy(), log_ref, np.array([0, 1, 0]), np.array([1, 2, 3]), 0.5)
-        )
+        ),
+        Case(
+            "toy, one pair repeated 3 times, beta=1", (rng.normal(size=4), log_ref, np.full(3, 2), np.full(3, 1), 1.0)
+        ),
     ]
     for label, n, n_pairs, beta in (
         ("5 responses, 6 pairs, beta=0.1", 5, 6, 0.1),
         ("7 responses, 9 pairs, beta=2", 7, 9, 2.0),
+        ("3 responses, 1 pair, beta=0.3", 3, 1, 0.3),
+        ("6 responses, 20 pairs, beta=0.05", 6, 20, 0.05),
+        ("10 responses, 4 pairs (some unseen), beta=1", 10, 4, 1.0),
     ):
         ref = np.log(rng.dirichlet(np.ones(n)))
         a = rng.integers(0, n, n_pairs)
         b = (a + rng.integers(1, n, n_pairs)) % n
         out.append(Case(label, (rng.normal(size=n), ref, a, b, beta)))
+    big = np.array([800.0, -800.0, 0.0, 5.0])
+    out.append(
+        Case(
+            "logits of +-800 (exp overflows), beta=0.5",
+            (big, log_ref, np.array([1, 2]), np.array([0, 0]), 0.5),
+            hard=True,
+        )
+    )
     return tuple(out)
 
 
@@ -277,6 +291,8 @@ QUESTIONS = (
                 _logit_grad_with(scale_by_beta=False),
             ),
         ),
+        "exp(logits) overflows for logits of 800: compute log pi with a stable log-softmax, "
+        "logits - np.logaddexp.reduce(logits), and the weight with dpo_toy.sigmoid",
         arg_names=("logits", "ref_logps", "chosen", "rejected", "beta"),
         title="the DPO gradient for the logits (Eq. 7)",
         difficulty=3,

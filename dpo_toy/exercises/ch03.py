@@ -98,8 +98,10 @@ def _mm_no_centre(s, a, b, y):
 
 
 def _mm_wins_only(s, a, b, y):
-    decisive = y != 0.5
-    return bradley_terry.mm_update(s, a[decisive], b[decisive], y[decisive])
+    # The update with draws dropped, as a learner computes it: a player left without a decisive
+    # win gets log 0, and the centred result turns NaN (the library's mm_update refuses that case).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _learner_mm(s, a, b, y, draws=False)
 
 
 def _elo_with(expected):

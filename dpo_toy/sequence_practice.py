@@ -24,7 +24,7 @@ def supervised_finetune(vocab, examples, *, steps=150, lr=0.03, seed=0, progress
 
     The loss is the mean negative log-likelihood of the (prompt, chosen) pairs, each pair weighted by
     how often it occurs; its minimiser is the chosen answers' empirical distribution per prompt. The
-    DPO paper (Rafailov et al. 2023, Sec. 5) builds π_ref this way when no SFT model is available.
+    DPO paper (Rafailov et al. 2023, Sec. 4, "DPO outline") builds π_ref this way when no SFT model is available.
 
     Parameters
     ----------

@@ -85,15 +85,15 @@ CHAPTERS = (
         40,
     ),
     Chapter(
-        "05_z_cancellation", "The Z(x) cancellation", "Why does the intractable Z(x) never need computing?", "core", 35
+        "05_z_cancellation", "The Z(x) cancellation", "Why does the intractable Z(x) never need computing?", "core", 60
     ),
-    Chapter("06_dpo_loss", "The DPO loss", "What does DPO optimise, and does it reach π*?", "core", 60),
+    Chapter("06_dpo_loss", "The DPO loss", "What does DPO optimise, and does it reach π*?", "core", 90),
     Chapter(
         "07_sequences",
         "From tokens to sequences",
         "How are sequence log-probabilities computed, and where do implementations go wrong?",
         "further",
-        50,
+        75,
     ),
     Chapter(
         "08_rlhf_vs_dpo",

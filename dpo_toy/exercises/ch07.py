@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import losses
 from ._engine import Case, Exercise, LibraryFunction, Mistake
+from ._kinds import Choice, Derivation, Prediction
 
 _rng = np.random.default_rng([11, 7])  # this chapter's inputs; other chapters draw from their own
 
@@ -211,4 +212,132 @@ EXERCISES = (
     ),
 )
 
-QUESTIONS = ()
+# --- questions (issue 11 item 4) --------------------------------------------------------------------
+
+
+def _padding_effect():
+    """How the Japan pair's log pi(y|x) changes when it is batched with (and padded to) the longer France pair.
+
+    Any TinyLM shows it (the property is the mask's and the left-to-right GRU's), so a seeded random one is used.
+    """
+    import torch
+
+    from .. import sequences as seq
+
+    vocab = seq.vocabulary()
+    torch.manual_seed(7)
+    reference = seq.TinyLM(len(vocab)).eval()
+    france = seq.PreferenceExample(seq.prompt_for("france"), "the capital is paris .", "rome .")
+    japan = seq.PreferenceExample(seq.prompt_for("japan"), "tokyo .", "i like cheese .")
+    alone = seq.sequence_logps(reference, *seq.collate([japan], vocab).as_tuple())
+    batched = seq.sequence_logps(reference, *seq.collate([france, japan], vocab).as_tuple())[[1, 3]]
+    if torch.allclose(alone, batched, atol=1e-5):
+        return "a"
+    return "b" if float((batched - alone).sum()) < 0 else "c"
+
+
+def _completion_length(response="the capital is paris ."):
+    from .. import sequences as seq
+
+    _, completion = seq.encode_pair(seq.vocabulary(), seq.prompt_for("france"), response)
+    return sum(completion)  # the response's words and <eos>
+
+
+_D1_BETA = 0.5
+_D2 = dict(chosen_ratio=0.4, rejected_ratio=-1.0, beta=0.5)  # log pi_theta/pi_ref of y_w and y_l
+
+
+def _eq7_weight(chosen_ratio, rejected_ratio, beta):
+    """sigma(r_l - r_w), read off the library's analytic gradient: dL/d log pi(y_w) = -beta * weight."""
+    grad_chosen = losses.dpo_loss_grad(
+        np.array([chosen_ratio]), np.array([rejected_ratio]), np.zeros(1), np.zeros(1), beta, reduction="none"
+    )[0]
+    return float(-grad_chosen[0] / beta)
+
+
+QUESTIONS = (
+    Prediction(
+        "7.p1",
+        "does a pair's log pi(y|x) change when it is padded into a bigger batch?",
+        truth=_padding_effect,
+        options={
+            "a": "it stays exactly the same",
+            "b": "it falls: more positions are summed",
+            "c": "it rises: the batch gives the model more context",
+        },
+        why={
+            "b": "the padding positions are not in completion_mask, so nothing is added for them; "
+            "only the buggy 'padding counted' version falls",
+            "c": "each row is its own sequence: the GRU reads left to right within the row, and no row "
+            "sees another; padding after <eos> cannot change what came before it",
+        },
+        explain="Right padding comes after <eos>, the GRU reads left to right and the mask leaves the pads out.",
+    ),
+    Choice(
+        "7.r1",
+        "reading the dashboard: rewards/chosen falls below 0 while the margin grows",
+        options={
+            "a": "the policy has got worse at the task: the preferred answers are being unlearned",
+            "b": "the policy gives the chosen answers less probability than pi_ref did; the loss only asks "
+            "for a growing margin, so this alone says nothing about quality: read the margin, the "
+            "accuracy and the generations",
+            "c": "beta is too large: a smaller beta would keep rewards/chosen above 0",
+            "d": "a bug: the reference must be drifting (dropout left on)",
+        },
+        answer="b",
+        why={
+            "a": "rewards/chosen is beta*log(pi_theta/pi_ref) of the chosen answers only, and the loss sees only "
+            "its difference with the rejected one; in this run the right-capital mass grows at the same time",
+            "c": "beta scales the implied rewards but not their sign: rewards/chosen = beta*log(pi_theta/pi_ref) "
+            "is below 0 exactly when log pi_theta(y_w) < log pi_ref(y_w), whatever beta is",
+            "d": "the reference is frozen in eval mode (checked above: spread 0.000); with a drifting reference "
+            "the rewards would be noisy from step 1, not trend downwards",
+        },
+        names={"a": "chosen reward is a quality score", "c": "beta fixes the sign", "d": "blame the reference"},
+        explain="The loss is a function of the margin only; both log-probabilities may fall as long as the "
+        "rejected one falls faster.",
+    ),
+    Derivation(
+        "7.d1",
+        "the beta that makes the per-token (mean) implied reward as strong as the summed one at beta = 0.5",
+        lambda: _D1_BETA * _completion_length(),
+        (),
+        (
+            Mistake(
+                "divided by T",
+                "the mean is the sum divided by T, so beta must be MULTIPLIED by T to compensate",
+                lambda: _D1_BETA / _completion_length(),
+            ),
+            Mistake(
+                "forgot <eos>",
+                "T counts the <eos> token too: it is scored, so it is part of the sum and of the mean",
+                lambda: _D1_BETA * (_completion_length() - 1),
+            ),
+        ),
+        rtol=0.02,
+        title="β for mean log-probs = β·T",
+        difficulty=2,
+    ),
+    Derivation(
+        "7.d2",
+        "the weight sigma(r_l - r_w) Eq. 7 gives a pair with log-ratios +0.4 (chosen), -1.0 (rejected), beta = 0.5",
+        lambda: _eq7_weight(**_D2),
+        (),
+        (
+            Mistake(
+                "sign inside sigma",
+                "the weight is sigma(r_l - r_w): large when the policy still prefers the REJECTED answer; "
+                "you computed sigma(r_w - r_l)",
+                lambda: 1.0 - _eq7_weight(**_D2),
+            ),
+            Mistake(
+                "forgot beta",
+                "the implied rewards are beta times the log-ratios: r = beta*log(pi_theta/pi_ref)",
+                lambda: _eq7_weight(_D2["chosen_ratio"], _D2["rejected_ratio"], 1.0),
+            ),
+        ),
+        rtol=0.01,
+        title="the Eq. 7 weight of one pair",
+        difficulty=2,
+    ),
+)

@@ -99,7 +99,7 @@ def trl_ipo_loss(
     beta,
     reduction="mean",
 ):
-    r"""TRL 1.x's IPO loss: each completion's log-ratio divided by its own number of tokens, then squared.
+    r"""TRL's IPO loss (0.x and 1.x): each completion's log-ratio divided by its number of tokens, then squared.
 
     Parameters
     ----------
@@ -139,7 +139,7 @@ def trl_ipo_loss(
 def toy_numbers(model, ref_model, batch, beta, loss_type="sigmoid", label_smoothing=0.0):
     """The DPO loss and TRL's logged metrics for ``batch``, computed with dpo_toy's functions.
 
-    For ``"ipo"``, TRL (1.x) divides each completion's log-ratio by its number of tokens before
+    For ``"ipo"``, TRL (0.x and 1.x alike) divides each completion's log-ratio by its number of tokens before
     the square (:func:`trl_ipo_loss`), while the rewards stay on the summed log-probabilities.
     """
     policy, ref = batch_logps(model, batch), batch_logps(ref_model, batch)
@@ -191,3 +191,130 @@ def eval_batch(trainer):
     if len(batches) != 1:
         raise ValueError("set per_device_eval_batch_size to the size of the evaluation set")
     return batches[0]
+
+
+# --- chapter 9: toward a real run (conversational data, held-out evaluation, win rate) ---------
+
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{{ message['role'] }} : {{ message['content'] }} {% endfor %}"
+    "{% if add_generation_prompt %}assistant : {% endif %}"
+)
+"""A minimal Jinja chat template in the toy's words: ``user : <text> assistant : <text>``.
+
+Real checkpoints ship their own template (special tokens marking each turn); this one only shows
+where a template sits: TRL renders conversational rows with the tokenizer's template before tokenizing.
+"""
+
+
+def chat_tokenizer():
+    """:func:`word_tokenizer` with the words ``user``, ``assistant`` and ``:`` and :data:`CHAT_TEMPLATE` set."""
+    vocab = sequences.vocabulary()
+    tokenizer = word_tokenizer(sequences.Vocabulary([*vocab.tokens[3:], "user", "assistant", ":"]))
+    tokenizer.chat_template = CHAT_TEMPLATE
+    return tokenizer
+
+
+def conversational_dataset(examples):
+    """TRL's conversational preference format: the prompt as a user turn, each completion as an assistant turn."""
+    from datasets import Dataset
+
+    return Dataset.from_list(
+        [
+            {
+                "prompt": [{"role": "user", "content": e.prompt}],
+                "chosen": [{"role": "assistant", "content": e.chosen}],
+                "rejected": [{"role": "assistant", "content": e.rejected}],
+            }
+            for e in examples
+        ]
+    )
+
+
+def held_out_pairs(train, n_pairs, seed):
+    """``n_pairs`` comparisons from :func:`dpo_toy.sequences.capitals_data` that are not in ``train``."""
+    if int(n_pairs) < 1:
+        raise ValueError(f"n_pairs must be >= 1, got {n_pairs!r}")
+    seen = {(e.prompt, e.chosen, e.rejected) for e in train}
+    seen |= {(e.prompt, e.rejected, e.chosen) for e in train}  # the same pair with the labels swapped
+    out, draw = [], 0
+    while len(out) < int(n_pairs):
+        for e in sequences.capitals_data(4 * int(n_pairs), seed=[int(seed), draw]):
+            if (e.prompt, e.chosen, e.rejected) not in seen and len(out) < int(n_pairs):
+                out.append(e)
+        draw += 1
+        if draw > 100:
+            raise ValueError("could not find enough pairs outside the training set")
+    return out
+
+
+@torch.no_grad()
+def pair_logps(model, tokenizer, examples):
+    """log π(chosen | prompt) and log π(rejected | prompt) for each example, tokenized as TRL does.
+
+    The text is ``prompt + " " + completion + eos``; only the completion and its end token are scored
+    (:func:`dpo_toy.sequences.sequence_logps`). Returns two float64 arrays (n_pairs,).
+    """
+    rows, masks = [], []
+    for e in examples:
+        for completion in (e.chosen, e.rejected):
+            prompt_ids = tokenizer(e.prompt)["input_ids"]
+            ids = tokenizer(e.prompt + " " + completion + tokenizer.eos_token)["input_ids"]
+            rows.append(ids)
+            masks.append([0] * len(prompt_ids) + [1] * (len(ids) - len(prompt_ids)))
+    length = max(len(r) for r in rows)
+    ids = torch.tensor([r + [tokenizer.pad_token_id] * (length - len(r)) for r in rows])
+    att = torch.tensor([[1] * len(r) + [0] * (length - len(r)) for r in rows]).bool()
+    comp = torch.tensor([m + [0] * (length - len(m)) for m in masks]).bool()
+    model.eval()
+    logps = sequences.sequence_logps(_logits(model), ids, att, comp).double().numpy()
+    return logps[0::2], logps[1::2]
+
+
+def preference_metrics(model, ref_model, tokenizer, examples, beta):
+    """The DPO loss and TRL's reward metrics on ``examples`` (e.g. held-out pairs), by dpo_toy."""
+    policy_c, policy_r = pair_logps(model, tokenizer, examples)
+    ref_c, ref_r = pair_logps(ref_model, tokenizer, examples)
+    args = (policy_c, policy_r, ref_c, ref_r, beta)
+    return {"loss": float(losses.dpo_loss(*args)), **losses.dpo_rewards(*args).summary()}
+
+
+@torch.no_grad()
+def sample_completions(model, tokenizer, prompts, seed=0, max_new_tokens=8):
+    """One completion per prompt sampled from ``model`` (temperature 1), as text without <eos>.
+
+    Prompts must tokenize to the same length (the toy's questions do), so no padding is needed.
+    A plain sampling loop: ``max_new_tokens`` forward passes over the whole batch.
+    """
+    rows = [tokenizer(p)["input_ids"] for p in prompts]
+    if len({len(r) for r in rows}) != 1:
+        raise ValueError("prompts must all tokenize to the same number of tokens")
+    generator = torch.Generator().manual_seed(int(seed))
+    model.eval()
+    ids = torch.tensor(rows)
+    done = torch.zeros(len(rows), dtype=torch.bool)
+    for _ in range(int(max_new_tokens)):
+        probs = torch.softmax(model(input_ids=ids).logits[:, -1].float(), dim=-1)
+        token = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
+        token = torch.where(done, torch.full_like(token, tokenizer.pad_token_id), token)
+        ids = torch.cat([ids, token[:, None]], dim=1)
+        done |= token == tokenizer.eos_token_id
+        if done.all():
+            break
+    return [tokenizer.decode(row[len(rows[0]) :], skip_special_tokens=True).strip() for row in ids]
+
+
+def win_rate(model, ref_model, tokenizer, countries, n=32, seed=0):
+    r"""How often the policy's sampled answer beats the reference's, judged by the toy's true reward.
+
+    For each country, ``n`` completions from each model (the same seed); the i-th policy sample is
+    compared with the i-th reference sample by :func:`dpo_toy.sequences.true_reward`. A win counts 1,
+    a tie ½. Returns the win rate and the mean true reward of each model's samples.
+    """
+    prompts = [sequences.prompt_for(c) for c in countries for _ in range(int(n))]
+    judged = [c for c in countries for _ in range(int(n))]
+    ours = sample_completions(model, tokenizer, prompts, seed=seed)
+    theirs = sample_completions(ref_model, tokenizer, prompts, seed=seed)
+    policy_rewards = np.array([sequences.true_reward(c, a) for c, a in zip(judged, ours)])
+    ref_rewards = np.array([sequences.true_reward(c, b) for c, b in zip(judged, theirs)])
+    wins = np.where(policy_rewards > ref_rewards, 1.0, np.where(policy_rewards == ref_rewards, 0.5, 0.0))
+    return float(wins.mean()), float(policy_rewards.mean()), float(ref_rewards.mean())

@@ -181,3 +181,45 @@ def ppo_clipped_objective(ratio, advantage, clip):
     clip = v.check_real(clip, "clip", low=0.0, high=1.0, low_open=True, high_open=True)
     clipped = np.clip(ratio, 1 - clip, 1 + clip)
     return float(np.mean(np.minimum(ratio * advantage, clipped * advantage)))
+
+
+def frontier_gap(pi, pi_ref, rewards):
+    r"""How far below the exact reward–KL frontier a policy sits (in reward units, ≥ 0).
+
+    The frontier's expected reward at the policy's own KL from π_ref, minus the policy's expected
+    reward. The frontier point with that KL is π*_β for the β at which KL(π*_β‖π_ref) equals it,
+    found by bisection on log β (the KL falls as β grows).
+
+    Parameters
+    ----------
+    pi, pi_ref : array_like (n,)
+        The policy and the reference (both probability vectors, π_ref > 0).
+    rewards : array_like (n,)
+        The rewards whose frontier is meant (the true rewards, to judge a trained policy).
+
+    Returns
+    -------
+    float
+    """
+    from .policy import kl_divergence, optimal_policy
+
+    pi, pi_ref, rewards = (as_finite_array(x, n) for x, n in ((pi, "pi"), (pi_ref, "pi_ref"), (rewards, "rewards")))
+    if not (pi.ndim == 1 and pi.shape == pi_ref.shape == rewards.shape):
+        shapes = f"{pi.shape}, {pi_ref.shape}, {rewards.shape}"
+        raise ValueError(f"pi, pi_ref and rewards must be 1-D of one length, got {shapes}")
+    kl = kl_divergence(pi, pi_ref)
+    lo, hi = np.log(1e-6), np.log(1e8)  # β range; outside it the frontier is flat to ~1e-6 reward units
+    ref_logps = np.log(pi_ref)
+
+    def kl_at(log_beta):  # KL(π*_β‖π_ref), inlined: the bisection calls it ~60 times
+        logps = _log_softmax(ref_logps + rewards / np.exp(log_beta))
+        return float(np.exp(logps) @ (logps - ref_logps))
+
+    if kl >= kl_at(lo):
+        hi = lo
+    elif kl <= kl_at(hi):
+        lo = hi
+    for _ in range(60):  # 2**-60 of the log-β range: far below float precision in the reward
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if kl_at(mid) > kl else (lo, mid)
+    return float(optimal_policy(pi_ref, rewards, np.exp(0.5 * (lo + hi))) @ rewards - pi @ rewards)

@@ -128,3 +128,34 @@ def test_clipped_gradient_is_the_gradient_of_the_ppo_objective():
 def test_ppo_clipped_objective_rejects_bad_input(ratio, advantage, clip, match):
     with pytest.raises(ValueError, match=match):
         rlhf.ppo_clipped_objective(ratio, advantage, clip)
+
+
+# --- chapter 8: distance to the reward-KL frontier ---
+
+
+def test_frontier_gap_is_zero_on_the_frontier():
+    """π*_β lies on the frontier: its gap is 0 for any β."""
+    for beta in (0.1, 0.7, 3.0):
+        pi = d.optimal_policy(TOY.pi_ref, TOY.rewards, beta)
+        assert abs(rlhf.frontier_gap(pi, TOY.pi_ref, TOY.rewards)) < 1e-9
+
+
+def test_frontier_gap_matches_a_dense_frontier_and_is_never_negative():
+    """Random policies: the gap equals the frontier interpolated on a dense β grid, and is >= 0."""
+    kl_grid, reward_grid = d.reward_kl_frontier(TOY.pi_ref, TOY.rewards, np.geomspace(1e-2, 1e3, 4000))
+    order = np.argsort(kl_grid)
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        pi = rng.dirichlet(np.ones(4))
+        kl = d.kl_divergence(pi, TOY.pi_ref)
+        if kl > kl_grid.max():
+            continue
+        expected = np.interp(kl, kl_grid[order], reward_grid[order]) - pi @ TOY.rewards
+        gap = rlhf.frontier_gap(pi, TOY.pi_ref, TOY.rewards)
+        assert gap >= -1e-12
+        np.testing.assert_allclose(gap, expected, atol=1e-4)
+
+
+def test_frontier_gap_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="pi, pi_ref and rewards"):
+        rlhf.frontier_gap(np.ones(3) / 3, TOY.pi_ref, TOY.rewards)

@@ -9,6 +9,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may download: the model 
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import torch  # noqa: E402
 
 import dpo_toy as d  # noqa: E402
 from dpo_toy import hf  # noqa: E402
@@ -91,3 +92,69 @@ def test_trl_ipo_loss_is_ipo_on_per_token_log_ratios():
     np.testing.assert_allclose(hf.trl_ipo_loss(pc, pr, rc, rr, lc, lr, beta, reduction="none"), expected, rtol=1e-12)
     with pytest.raises(ValueError, match="chosen_lengths"):
         hf.trl_ipo_loss(pc, pr, rc, rr, 0 * lc, lr, beta)
+
+
+# --- chapter 9: toward a real run ---
+
+
+def test_pair_logps_and_metrics_equal_trl_on_its_own_batch(trained):
+    """dpo_toy's own tokenization scores each pair exactly as TRL's collated batch does, and its metrics match."""
+    loss_type, trainer, logged = trained
+    chosen, rejected = hf.pair_logps(trainer.model, hf.word_tokenizer(), DATA)
+    trl_rows = hf.batch_logps(trainer.model, hf.eval_batch(trainer))
+    np.testing.assert_allclose(np.concatenate([chosen, rejected]), trl_rows, rtol=1e-6)
+    if loss_type == "sigmoid":
+        ours = hf.preference_metrics(trainer.model, trainer.ref_model, hf.word_tokenizer(), DATA, 0.5)
+        for name, value in ours.items():
+            assert logged[f"eval_{name}"] == pytest.approx(value, rel=1e-5, abs=1e-6), name
+
+
+def test_held_out_pairs_are_new_and_seeded():
+    held = hf.held_out_pairs(DATA, 40, seed=1)
+    seen = {(e.prompt, e.chosen, e.rejected) for e in DATA} | {(e.prompt, e.rejected, e.chosen) for e in DATA}
+    assert len(held) == 40 and not any((e.prompt, e.chosen, e.rejected) in seen for e in held)
+    assert held == hf.held_out_pairs(DATA, 40, seed=1)
+    with pytest.raises(ValueError, match="n_pairs"):
+        hf.held_out_pairs(DATA, 0, seed=1)
+
+
+def test_chat_template_renders_in_known_words():
+    """TRL renders a conversational row with the toy template; every rendered word is a token (no <unk>)."""
+    from trl.data_utils import maybe_apply_chat_template
+
+    tok = hf.chat_tokenizer()
+    row = hf.conversational_dataset(DATA[:1])[0]
+    rendered = maybe_apply_chat_template(row, tok)
+    assert rendered["prompt"] == f"user : {DATA[0].prompt} assistant : "
+    assert rendered["chosen"].strip() == DATA[0].chosen
+    ids = tok(rendered["prompt"] + rendered["chosen"])["input_ids"]
+    assert tok.unk_token_id not in ids
+
+
+def test_policy_equal_to_reference_ties_everywhere():
+    """A policy identical to its reference: held-out loss ln 2, accuracy 0, and a win rate of exactly 1/2."""
+    tok = hf.word_tokenizer()
+    model = hf.tiny_llama(len(tok), seed=3)
+    metrics = hf.preference_metrics(model, model, tok, DATA[:8], 0.5)
+    assert metrics["loss"] == pytest.approx(np.log(2)) and metrics["rewards/accuracies"] == 0
+    rate, ours, theirs = hf.win_rate(model, model, tok, ["france", "japan"], n=8, seed=0)
+    assert rate == 0.5 and ours == theirs
+
+
+def test_win_rate_counts_wins_by_the_true_reward():
+    """Against a reference that only says 'i like cheese .' (reward -1), a right-capital sampler wins."""
+    tok = hf.word_tokenizer()
+
+    class Fixed(torch.nn.Module):
+        def __init__(self, text):
+            super().__init__()
+            self.ids = tok(text + tok.eos_token)["input_ids"]
+
+        def forward(self, input_ids):
+            step = min(input_ids.shape[1] - 7, len(self.ids) - 1)  # the prompts are 7 tokens
+            logits = torch.full((input_ids.shape[0], input_ids.shape[1], len(tok)), -1e9)
+            logits[:, -1, self.ids[step]] = 0.0
+            return type("Out", (), {"logits": logits})()
+
+    rate, ours, theirs = hf.win_rate(Fixed("the capital is paris ."), Fixed("i like cheese ."), tok, ["france"], n=4)
+    assert (rate, ours, theirs) == (1.0, 2.5, -1.0)

@@ -2,9 +2,10 @@
 
 import numpy as np
 
-from .. import rlhf, stable
+from .. import policy, rlhf, stable, toy, training
 from ._cases import distribution, france_args
 from ._engine import Case, Exercise, Mistake
+from ._kinds import Choice, Prediction
 
 _rng = np.random.default_rng([11, 8])  # this chapter's inputs; other chapters draw from their own
 
@@ -176,4 +177,72 @@ EXERCISES = (
     ),
 )
 
-QUESTIONS = ()
+
+def _unpinned():
+    """Chapter 8's 30 comparisons (seed 0) in which the two Paris answers won every comparison."""
+    france = toy.capital_of_france()
+    few = training.sample_pairs(france, 30, seed=0).merged()
+    return france, few, rlhf.fit_reward_model(few, len(france))
+
+
+def _who_keeps_pushing():
+    """Which pipeline keeps driving the losers down on the unpinned 30 comparisons (an option key).
+
+    RLHF: its target, π* of the L2-regularised reward model, has a smallest probability > 0 and the
+    RL run ends within a factor 10 of it. DPO: its smallest probability falls by more than 4× when
+    training goes from 2,000 to 8,000 steps.
+    """
+    france, few, r_few = _unpinned()
+    target = policy.optimal_policy(france.pi_ref, r_few, 1.0)
+    rl = rlhf.train_rl(france.pi_ref, r_few, 1.0, steps=2000, batch=256, lr=0.05, seed=0, record_every=2000).final
+    rl_settles = target.min() > 0 and abs(np.log(rl.min() / target.min())) < np.log(10)
+    short, long = (
+        training.train_dpo(france, few, 1.0, steps=s, lr=0.2, record_every=s).final.min() for s in (2000, 8000)
+    )
+    dpo_keeps = long < short / 4
+    return {(True, True): "b", (False, True): "c", (True, False): "d", (False, False): "a"}[(rl_settles, dpo_keeps)]
+
+
+QUESTIONS = (
+    Choice(
+        "8.r1",
+        "where the RLHF and DPO end points sit on the reward–KL plane",
+        options={
+            "a": "both on the exact frontier (within a thousandth of a reward unit), one point per β",
+            "b": "DPO on the frontier, RLHF visibly below it: sampling noise costs reward at the same KL",
+            "c": "both below the frontier, by a gap that grows with the KL: the reward model's error",
+            "d": "above the frontier: a learned reward lets the policy beat the exact optimum",
+        },
+        answer="a",
+        why={
+            "b": "RL's noise dies out at the optimum (every penalised score equals β·log Z there); "
+            "the printed gap covers the RLHF end points too",
+            "c": "3,000 comparisons pin the reward well (TV 0.009 to the true π*): the end points sit on the "
+            "fitted reward's frontier, which here is within the printed gap of the true one",
+            "d": "no policy has a higher expected true reward than π*_β at the same KL: that is what the "
+            "frontier is (chapter 1), whatever reward the policy was trained on",
+        },
+        names={"b": "RL noise costs reward", "c": "reward-model error dominates", "d": "beats the frontier"},
+        explain="Both pipelines reach π* of the fitted reward, and the fitted reward is close to the true one.",
+    ),
+    Prediction(
+        "8.p1",
+        "which pipeline keeps driving the losers down on 30 comparisons that cannot pin the reward",
+        truth=_who_keeps_pushing,
+        options={
+            "a": "RLHF: sampling keeps finding the losers and pushing them further down",
+            "b": "DPO: nothing in its loss stops the winner–loser gap from growing",
+            "c": "both keep pushing them down, without limit",
+            "d": "neither: both settle on the same finite policy",
+        },
+        why={
+            "a": "RLHF's target is π* of its reward model, whose L2 prior keeps every reward finite: "
+            "the run approaches that finite target and stays",
+            "c": "the reward model's prior gives RLHF a finite target; only DPO's loss has no minimum",
+            "d": "DPO's loss on these pairs keeps falling as the winner–loser log-ratio grows: "
+            "there is no finite optimum for it to settle on",
+        },
+        explain="Perfect separation: the Bradley–Terry likelihood has no finite maximiser. The reward "
+        "model's L2 prior supplies one; DPO has no prior.",
+    ),
+)

@@ -4,6 +4,7 @@ import numpy as np
 
 from .. import losses
 from ._engine import Case, Exercise, LibraryFunction, Mistake
+from ._kinds import Choice, Prediction
 
 _rng = np.random.default_rng([11, 9])  # this chapter's inputs; other chapters draw from their own
 
@@ -108,4 +109,68 @@ EXERCISES = (
     ),
 )
 
-QUESTIONS = ()
+
+def _first_step(metric):
+    """A logged metric at step 1, where the policy is still the reference (a tie in every pair).
+
+    Any equal log-probabilities stand in for the batch: the logged numbers depend only on the
+    log-ratios, all zero at the start.
+    """
+    logps = np.full(8, -20.0)
+    if metric == "loss":
+        return float(losses.dpo_loss(logps, logps - 3.0, logps, logps - 3.0, 0.5))
+    return losses.dpo_rewards(logps, logps - 3.0, logps, logps - 3.0, 0.5).summary()[metric]
+
+
+QUESTIONS = (
+    Choice(
+        "9.r1",
+        "the name map: which DPOConfig field is β, and what the reference model is",
+        options={
+            "a": "DPOConfig(beta=...); the reference is DPOTrainer's ref_model (or, with None, a frozen copy "
+            "of the starting policy that TRL makes)",
+            "b": "DPOConfig(learning_rate=...); the reference is the model being trained",
+            "c": "DPOConfig(beta=...); the reference is ref_model, which TRL trains alongside the policy",
+            "d": "DPOConfig(label_smoothing=...); the reference is the tokenizer's chat template",
+        },
+        answer="a",
+        why={
+            "b": "β is the KL strength inside the loss (chapters 1 and 6), not a step size; and a reference "
+            "equal to the trained model makes every log-ratio log(π_θ/π_ref) zero",
+            "c": "the reference is frozen (sequences.freeze in chapter 7): it is the anchor of the KL term, "
+            "so training it would move the target the policy is pulled toward",
+            "d": "label_smoothing is ε of conservative DPO / robust DPO, not β; a template formats text, it "
+            "assigns no probabilities",
+        },
+        names={"b": "beta is a learning rate", "c": "trained reference", "d": "beta is label smoothing"},
+        explain="beta=b is dpo_loss(..., beta=b); ref_model is π_ref, frozen.",
+    ),
+    Prediction(
+        "9.p1",
+        "the first logged loss of a DPOTrainer run (β = 0.5, sigmoid loss)",
+        truth=lambda: _first_step("loss"),
+        atol=0.01,
+        rtol=0.0,
+        mistakes=(
+            Mistake("zero loss", "the policy equals the reference, but the loss is −log σ(0), not 0", lambda: 0.0),
+            Mistake(
+                "beta times ln 2", "β multiplies the log-ratios, which are 0: −log σ(β·0) = ln 2", lambda: np.log(2) / 2
+            ),
+        ),
+        explain="At step 1 π_θ = π_ref, so every margin is 0 and the loss is −log σ(0) = ln 2.",
+    ),
+    Prediction(
+        "9.p2",
+        "the first logged rewards/accuracies of a DPOTrainer run",
+        truth=lambda: _first_step("rewards/accuracies"),
+        atol=0.05,
+        rtol=0.0,
+        mistakes=(
+            Mistake(
+                "tie counts half", "a tie is not half a win: accuracy counts chosen > rejected strictly", lambda: 0.5
+            ),
+            Mistake("tie counts as a win", "a tie is not a win: the accuracy uses a strict >", lambda: 1.0),
+        ),
+        explain="Every implicit reward is 0 at step 1, so no pair has chosen > rejected: accuracy 0.",
+    ),
+)

@@ -172,6 +172,9 @@ def _sections(nb, heads):
 def _index(chapters, missing, edition):
     def row(ch):
         core = getattr(ch, "core", None)
+        track = getattr(ch, "track", None)  # "core" or another track of dpo_toy.course.TRACKS
+        if core is None and track is not None:
+            core = track == "core"
         minutes = getattr(ch, "minutes", None)
         tags = []
         if core is True:
@@ -187,7 +190,7 @@ def _index(chapters, missing, edition):
         )
 
     rows = "\n".join(row(ch) for ch in chapters)
-    has_core = any(getattr(ch, "core", None) is not None for ch in chapters)
+    has_core = any(getattr(ch, "core", None) is not None or getattr(ch, "track", None) for ch in chapters)
     legend = (
         "<p>Chapters marked <span class='core'>core path</span> make the shortest route through "
         "the course; the others deepen it.</p>"

@@ -80,6 +80,16 @@ def test_the_course_sliders_are_all_there(built):
             assert '<div class="dpo-slider" id="slider-0">' in (out / f"{stem}.html").read_text(), stem
 
 
+def test_index_marks_the_core_path_when_chapters_say_so(built):
+    """A chapter on the core track (or with core=True) is marked on the course map, and only those."""
+    out, _ = built
+    index = (out / "index.html").read_text()
+    core = [ch for ch in READY if getattr(ch, "core", None) is True or getattr(ch, "track", None) == "core"]
+    items = re.findall(r"<li><a href=\"([^\"]+)\.html\">.*?</li>", index)
+    marked = re.findall(r'<li><a href="([^"]+)\.html">[^\n]*?class="core">core path', index)
+    assert len(items) == len(READY) and marked == [ch.stem for ch in core]
+
+
 def test_log_grid_is_the_float_log_slider_positions():
     """The grid is 10**(lo + k·step) up to hi: 81 positions for β in [1e-2, 1e2] by 0.05, start value on it."""
     grid = static_sliders.log_grid((1e-2, 1e2), 0.05)

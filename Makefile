@@ -65,6 +65,7 @@ bench: setup
 	$(BIN)/python benchmarks/bradley_terry.py
 	$(BIN)/python benchmarks/classroom.py
 	$(BIN)/python benchmarks/grade.py
+	$(BIN)/python benchmarks/site.py
 
 # Grade a folder of submitted notebooks: a CSV of every check's verdict and a class report.
 # make grade DIR=submissions [CSV=results.csv] [JOBS=2] [TIMEOUT=300]
@@ -76,7 +77,8 @@ grade: setup
 	@test -n "$(DIR)" || { echo "usage: make grade DIR=<folder of submitted notebooks>"; exit 2; }
 	$(BIN)/python -m dpo_toy.grade "$(DIR)" --csv "$(CSV)" --jobs $(JOBS) --timeout $(TIMEOUT)
 
-# The course as a static site (executed notebooks, no kernel needed): build/site/index.html.
+# The course as a static site (executed notebooks, no kernel, no network needed): build/site/index.html.
+# Opens from file:// or any sub-path of a static host; .github/workflows/pages.yml publishes it.
 html: setup
 	$(BIN)/python -m dpo_toy.site
 

@@ -203,7 +203,7 @@ def frontier_gap(pi, pi_ref, rewards):
     """
     from .policy import kl_divergence, optimal_policy
 
-    pi, pi_ref, rewards = (as_finite_array(x, n) for x, n in ((pi, "pi"), (pi_ref, "pi_ref"), (rewards, "rewards")))
+    pi, pi_ref, rewards = (v.as_finite_array(x, n) for x, n in ((pi, "pi"), (pi_ref, "pi_ref"), (rewards, "rewards")))
     if not (pi.ndim == 1 and pi.shape == pi_ref.shape == rewards.shape):
         shapes = f"{pi.shape}, {pi_ref.shape}, {rewards.shape}"
         raise ValueError(f"pi, pi_ref and rewards must be 1-D of one length, got {shapes}")

@@ -18,6 +18,7 @@ from PIL import Image
 
 from . import _validation as v
 from . import policy, training
+from .plotting import COLORS, OKABE_ITO
 
 JPEG_QUALITY = 90
 """JPEG quality of the slider pictures: text and thin lines stay crisp at 90."""
@@ -192,8 +193,8 @@ class PolicyPlot(_BlittedFigure):
         self.toy = toy
         self.ax_bars, self.ax_frontier = self.figure.subplots(1, 2, width_ratios=(1.3, 1.0))
         x = np.arange(len(toy))
-        self.ax_bars.bar(x - 0.2, toy.pi_ref, 0.4, color="0.75", label="π_ref")
-        self.star_bars = self.ax_bars.bar(x + 0.2, toy.pi_ref, 0.4, color="tab:blue", label="π*")
+        self.ax_bars.bar(x - 0.2, toy.pi_ref, 0.4, color=COLORS["pi_ref"], label="π_ref")
+        self.star_bars = self.ax_bars.bar(x + 0.2, toy.pi_ref, 0.4, color=COLORS["pi_star"], label="π*")
         self.star_labels = [self.ax_bars.add_artist(_BarLabel(self.ax_bars, i + 0.2)) for i in x]
         self.ax_bars.set_xticks(x, [_wrap(r) for r in toy.responses], fontsize=8)
         self.ax_bars.set_ylim(0, 1.12)
@@ -203,7 +204,7 @@ class PolicyPlot(_BlittedFigure):
         grid = np.geomspace(beta_range[0], beta_range[1], 200)
         kl, reward = policy.reward_kl_frontier(toy.pi_ref, toy.rewards, grid)
         self.ax_frontier.plot(kl, reward, color="0.4", lw=1.5, label="π*_β, all β")
-        (self.marker,) = self.ax_frontier.plot([], [], "o", color="tab:red", ms=8, label="current β")
+        (self.marker,) = self.ax_frontier.plot([], [], "o", color=OKABE_ITO["vermillion"], ms=8, label="current β")
         self.ax_frontier.set_xlabel("KL(π*‖π_ref)")
         self.ax_frontier.set_ylabel("E_π*[r]")
         self.ax_frontier.legend(loc="lower right", fontsize=8)
@@ -231,7 +232,7 @@ class StrengthPlot(_BlittedFigure):
         super().__init__(figsize, dpi)
         self.ax = self.figure.subplots()
         x = np.arange(len(names))
-        self.bars = self.ax.bar(x, np.zeros(len(names)), 0.6, color="tab:green")
+        self.bars = self.ax.bar(x, np.zeros(len(names)), 0.6, color=COLORS["chosen"])
         self.labels = [self.ax.add_artist(_BarLabel(self.ax, i)) for i in x]
         self.ax.axhline(0, color="0.3", lw=0.8)
         self.ax.set_xticks(x, [_wrap(n, 10) for n in names], fontsize=8)
@@ -261,8 +262,8 @@ class TrainingPlot(_BlittedFigure):
         super().__init__(figsize, dpi)
         self.ax_bars, self.ax_tv = self.figure.subplots(1, 2, width_ratios=(1.3, 1.0))
         x = np.arange(len(toy))
-        self.ax_bars.bar(x - 0.2, toy.pi_ref, 0.4, color="0.75", label="π_ref")
-        self.theta_bars = self.ax_bars.bar(x + 0.2, toy.pi_ref, 0.4, color="tab:orange", label="π_θ (DPO)")
+        self.ax_bars.bar(x - 0.2, toy.pi_ref, 0.4, color=COLORS["pi_ref"], label="π_ref")
+        self.theta_bars = self.ax_bars.bar(x + 0.2, toy.pi_ref, 0.4, color=COLORS["pi_theta"], label="π_θ (DPO)")
         (self.star_marks,) = self.ax_bars.plot(
             x + 0.2, toy.pi_ref, "_", color="k", ms=22, mew=2.5, label="π* (closed form)"
         )
@@ -274,7 +275,7 @@ class TrainingPlot(_BlittedFigure):
         self.ax_bars.set_title("π_ref, DPO-trained π_θ, and π*", fontsize=10)
 
         self.ax_tv.axhline(1e-3, color="0.5", ls="--", lw=1, label="TV = 1e-3")
-        (self.tv_line,) = self.ax_tv.plot([], [], color="tab:orange", lw=1.5, label="TV(π_θ, π*)")
+        (self.tv_line,) = self.ax_tv.plot([], [], color=COLORS["pi_theta"], lw=1.5, label="TV(π_θ, π*)")
         self.ax_tv.set_yscale("log")
         self.ax_tv.set_xlim(0, steps)
         self.ax_tv.set_ylim(1e-7, 1.0)
@@ -287,7 +288,10 @@ class TrainingPlot(_BlittedFigure):
 
     def update(self, state):
         """Move the π_θ bars, the π* marks and the TV curve to ``state`` (a :class:`TrainingState`)."""
+        # Labels sit above whichever is higher, the bar or its π* mark, so the mark stays visible.
         _set_bars(self.theta_bars, self.theta_labels, state.pi_theta)
+        for label, p_theta, p_star in zip(self.theta_labels, state.pi_theta, state.pi_star):
+            label.set_y(max(p_theta, p_star) + 0.035)
         self.star_marks.set_ydata(state.pi_star)
         self.tv_line.set_data(state.run.steps, np.maximum(state.tv, 1e-12))
         return self._blit()

@@ -81,7 +81,7 @@ EXERCISES = (
             ),  # fmt: skip
         ),
         arg_names=(*losses.LOGPS_NAMES, "chosen_lengths", "rejected_lengths", "beta"),
-        title="TRL 1.x's per-token IPO loss",
+        title="TRL's per-token IPO loss",
         difficulty=2,
     ),
     Exercise(

@@ -178,3 +178,15 @@ def test_no_file_without_the_variable(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     check("0.1", d.softmax)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_demonstration_checks_are_shown_but_not_recorded(tmp_path, monkeypatch):
+    """check(..., record=False) returns the same verdict but writes no line for the grader."""
+    path = tmp_path / "verdicts.jsonl"
+    monkeypatch.setenv("DPO_TOY_VERDICTS", str(path))
+    shown = check("0.1", np.exp, record=False)
+    assert shown.status == FAILED and shown.mistake == "not normalised"
+    assert not path.exists()
+    check("0.1", d.softmax)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(r["exercise"], r["verdict"]) for r in rows] == [("0.1", PASSED)]

@@ -116,13 +116,15 @@ def set_time_limit(seconds):
     return previous
 
 
-def check(exercise_id, answer=_MISSING, *, time_limit=None):
+def check(exercise_id, answer=_MISSING, *, time_limit=None, record=True):
     """Check the learner's answer to ``exercise_id`` and return the verdict (one line; never raises).
 
     ``answer`` is a function (function exercises, derivations), a number (sliders, derivations),
     an option key (choices), or omitted for a prediction (the recorded one is compared).
     ``time_limit``: seconds the learner's function may take over all inputs (default: see
     :func:`set_time_limit`); past it the verdict says so and the kernel keeps running.
+    ``record=False`` marks a demonstration (e.g. checking a library function to show a verdict):
+    the verdict is shown but not recorded for grading, so it cannot stand in for the learner's.
     """
     try:
         item = _REGISTRY.get(exercise_id) if isinstance(exercise_id, str) else None
@@ -136,7 +138,8 @@ def check(exercise_id, answer=_MISSING, *, time_limit=None):
         raise
     except BaseException as exc:  # a bug in the checker must still end in one line
         verdict = Verdict(str(exercise_id), FAILED, f"could not check your answer: {type(exc).__name__}: {exc}")
-    _record.emit(verdict)
+    if record:
+        _record.emit(verdict)
     return verdict
 
 

@@ -151,7 +151,7 @@ class _BlittedFigure:
     """
 
     def __init__(self, figsize, dpi):
-        self.figure = Figure(figsize=figsize, dpi=dpi)
+        self.figure = Figure(figsize=figsize, dpi=dpi, layout="none")  # placed by hand, whatever the course style says
         self.canvas = FigureCanvasAgg(self.figure)
 
     def _freeze(self, animated):

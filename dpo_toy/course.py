@@ -274,15 +274,15 @@ def main(argv=None):
 
         workspace_main(command, argv[1:])
     elif command == "tables":
-        from .exercises import _tables
+        from .exercises import stale_tables, write_tables
 
         if "--check" in argv[1:]:
-            if _tables.stale():
+            if stale_tables():
                 raise SystemExit(
-                    f"stale exercise tables in {', '.join(_tables.stale())}: run `python -m dpo_toy.course tables`"
+                    f"stale exercise tables in {', '.join(stale_tables())}: run `python -m dpo_toy.course tables`"
                 )
         else:
-            for path in _tables.write():
+            for path in write_tables():
                 print(f"tables rewritten: {path}")
     else:
         raise SystemExit(f"unknown command {command!r}; use one of: map, learner, execute, tables, workspace, lab")

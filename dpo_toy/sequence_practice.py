@@ -62,7 +62,9 @@ def supervised_finetune(vocab, examples, *, steps=150, lr=0.03, seed=0, progress
     model = _seq.TinyLM(len(vocab), **{"dropout": 0.0, **model_kw})
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     model.train()
-    bar = _seq._progress(int(steps), progress, "SFT")
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=int(steps), desc="SFT", disable=not progress, leave=False)
     for _ in range(int(steps)):
         loss = -(weights * _seq.sequence_logps(model, *batch)).sum()
         optimizer.zero_grad()

@@ -38,7 +38,12 @@ def test_numpy_sigmoids_equal_torch(z):
     z32 = z.astype(np.float32)
     out = _numerics.log_sigmoid(z32)
     assert out.dtype == np.float32
-    np.testing.assert_allclose(out, torch.nn.functional.logsigmoid(torch.from_numpy(z32)).numpy(), rtol=1e-5)
+    np.testing.assert_allclose(
+        out,
+        torch.nn.functional.logsigmoid(torch.from_numpy(z32)).numpy(),
+        rtol=1e-5,
+        atol=np.finfo(np.float32).tiny,  # subnormal results carry fewer significant bits
+    )
 
 
 @settings(max_examples=100, deadline=None)

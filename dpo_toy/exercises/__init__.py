@@ -25,6 +25,8 @@ from ._engine import FAILED, NOT_ATTEMPTED, PASSED, Case, Exercise, LibraryFunct
 from ._kinds import Choice, Derivation, Prediction, SliderQuestion
 
 __all__ = [
+    "stale_tables",
+    "write_tables",
     "FAILED",
     "NOT_ATTEMPTED",
     "PASSED",
@@ -170,3 +172,17 @@ def predict(exercise_id, prediction):
         shown = graded = Verdict(str(exercise_id), FAILED, f"could not record: {type(exc).__name__}: {exc}")
     _record.emit(graded)
     return shown
+
+
+def stale_tables():
+    """The files (README.md, INSTRUCTORS.md) whose generated exercise tables are out of date."""
+    from . import _tables
+
+    return _tables.stale()
+
+
+def write_tables():
+    """Regenerate the exercise tables of README.md and notebooks/INSTRUCTORS.md; return the paths."""
+    from . import _tables
+
+    return _tables.write()

@@ -206,7 +206,7 @@ def bench_trainer(beta=1.0, lr=0.1, runs=5):
     toy = dpo_toy.capital_of_france()
     pairs = training.expected_pairs(toy)
     target = dpo_toy.optimal_policy(toy.pi_ref, toy.rewards, beta)
-    probe = training.train_dpo(toy, pairs, beta, steps=2000, lr=lr)
+    probe = training.train_tabular_dpo(toy, pairs, beta, steps=2000, lr=lr)
     close = training.total_variation(probe.policies, target) < 1e-3
     if not close.any():
         raise RuntimeError("the trainer did not reach TV < 1e-3 of π* in 2000 steps")
@@ -214,7 +214,7 @@ def bench_trainer(beta=1.0, lr=0.1, runs=5):
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        run = training.train_dpo(toy, pairs, beta, steps=steps, lr=lr, record_every=steps)
+        run = training.train_tabular_dpo(toy, pairs, beta, steps=steps, lr=lr, record_every=steps)
         times.append(time.perf_counter() - start)
     return {
         "steps": steps,

@@ -26,8 +26,8 @@ NAME_MAP = (
     ("sequences.sequence_logps(policy, ...)", "logged logps/chosen, logps/rejected (inside DPOTrainer)"),
     ("sequences.collate (chosen rows, then rejected)", "DataCollatorForPreference, one concatenated forward"),
     ("sequences.freeze(reference)", "ref_model=..., or None: TRL makes the frozen copy"),
-    ("train_dpo(..., disable_dropout=True)", "DPOConfig(disable_dropout=True), the default"),
-    ("train_dpo(steps, batch_size, lr)", "DPOConfig(max_steps, per_device_train_batch_size, learning_rate)"),
+    ("train_sequence_dpo(..., disable_dropout=True)", "DPOConfig(disable_dropout=True), the default"),
+    ("train_sequence_dpo(steps, batch_size, lr)", "DPOConfig(max_steps, per_device_train_batch_size, learning_rate)"),
 )
 
 

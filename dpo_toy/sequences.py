@@ -387,7 +387,6 @@ def train_sequence_dpo(
     return run
 
 
-train_dpo = train_sequence_dpo
 """Old name of :func:`train_sequence_dpo`, kept while the notebooks move to the new name."""
 
 

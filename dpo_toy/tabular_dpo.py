@@ -146,7 +146,9 @@ def iterative_dpo(toy, beta, rounds, pairs_per_round, *, steps=300, lr=0.1, seed
         data = training.PreferencePairs(chosen, rejected, np.ones(chosen.size))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            run = training.train_dpo(toy, data.merged(), beta, steps=steps, lr=lr, record_every=steps, init=logits)
+            run = training.train_tabular_dpo(
+                toy, data.merged(), beta, steps=steps, lr=lr, record_every=steps, init=logits
+            )
         policies.append(run.final)
         logits = np.log(run.final)
     return np.array(policies), data

@@ -178,7 +178,6 @@ def train_tabular_dpo(
     return TrainingRun(np.array(records), np.array(policies), np.array(loss_history))
 
 
-train_dpo = train_tabular_dpo
 """Old name of :func:`train_tabular_dpo`, kept while the notebooks move to the new name."""
 
 

@@ -68,7 +68,7 @@ def test_rlhf_and_dpo_on_the_same_pairs_reach_the_same_policy():
     pairs = training.sample_pairs(TOY, 3000, seed=0).merged()
     r_hat = rlhf.fit_reward_model(pairs, len(TOY), l2=1e-6)
     rl = rlhf.train_rl(TOY.pi_ref, r_hat, 1.0, steps=1500, batch=256, lr=0.05, seed=0)
-    dpo = training.train_dpo(TOY, pairs, 1.0, steps=400, lr=0.2, record_every=400)
+    dpo = training.train_tabular_dpo(TOY, pairs, 1.0, steps=400, lr=0.2, record_every=400)
     assert training.total_variation(rl.final, dpo.final) < 3e-3
     np.testing.assert_allclose(dpo.final, d.optimal_policy(TOY.pi_ref, r_hat, 1.0), atol=1e-4)
 

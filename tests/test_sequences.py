@@ -134,7 +134,9 @@ def test_reference_is_frozen_in_eval_mode_and_deterministic(reference):
 
 def test_training_starts_at_ln2_and_never_touches_the_reference(reference):
     before = {k: v.clone() for k, v in reference.state_dict().items()}
-    run = S.train_dpo(reference, S.capitals_data(64, seed=0), VOCAB, beta=0.1, steps=5, batch_size=8, progress=False)
+    run = S.train_sequence_dpo(
+        reference, S.capitals_data(64, seed=0), VOCAB, beta=0.1, steps=5, batch_size=8, progress=False
+    )
     assert math.isclose(run["loss"][0], math.log(2), rel_tol=1e-6)
     assert run["rewards/margins"][0] == pytest.approx(0.0, abs=1e-6)
     assert all(torch.equal(before[k], v) for k, v in reference.state_dict().items())
@@ -143,7 +145,9 @@ def test_training_starts_at_ln2_and_never_touches_the_reference(reference):
 
 def test_per_pair_losses_match_the_numpy_dpo_loss(reference):
     """The loss the trainer backpropagates equals dpo_toy.losses.dpo_loss on the same log-probs."""
-    run = S.train_dpo(reference, S.capitals_data(64, seed=0), VOCAB, beta=0.2, steps=20, batch_size=16, progress=False)
+    run = S.train_sequence_dpo(
+        reference, S.capitals_data(64, seed=0), VOCAB, beta=0.2, steps=20, batch_size=16, progress=False
+    )
     batch = S.collate(EXAMPLES, VOCAB)
     n = batch.n_pairs
     loss, metrics = S.dpo_step_metrics(run.policy, reference, batch, 0.2)
@@ -158,7 +162,7 @@ def test_per_pair_losses_match_the_numpy_dpo_loss(reference):
 
 def test_dpo_moves_probability_toward_the_right_capitals(reference):
     """After DPO on Bradley–Terry labels, the right capital's answers hold more of the candidates' mass."""
-    run = S.train_dpo(reference, S.capitals_data(2000, seed=0), VOCAB, progress=False)
+    run = S.train_sequence_dpo(reference, S.capitals_data(2000, seed=0), VOCAB, progress=False)
     for country in S.CAPITALS:
         right = [S.CAPITALS[country] in r.split() for r in S.candidates(country)]
         before = S.response_distribution(reference, VOCAB, country)[2][right].sum()

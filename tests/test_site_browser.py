@@ -225,7 +225,7 @@ def test_dpo_slider_matches_the_library(browser):
             beta, loss, tv = re.search(rf"β = {NUMBER}.*DPO loss = {NUMBER}\s+TV\(π_θ, π\*\) = (\S+)", r1).groups()
             k = slider["position"]()
             assert float(beta) == pytest.approx(grid[k], abs=5e-5)
-            run = training.train_dpo(toy, pairs.merged(), grid[k], steps=300, lr=0.2)
+            run = training.train_tabular_dpo(toy, pairs.merged(), grid[k], steps=300, lr=0.2)
             pi_star = d.optimal_policy(toy.pi_ref, toy.rewards, grid[k])
             assert float(loss) == pytest.approx(run.losses[-1], abs=5e-5)
             assert float(tv) == pytest.approx(training.total_variation(run.final, pi_star), rel=0.06)

@@ -73,7 +73,7 @@ def test_optimum_problems_predicts_whether_training_settles(seed):
     """Independent check: without a finite optimum the smallest probability keeps falling 10x longer."""
     pairs = training.sample_pairs(TOY, 30, seed).merged()
     short, long = (
-        training.train_dpo(TOY, pairs, 1.0, steps=s, lr=0.2, record_every=s).final.min() for s in (400, 4000)
+        training.train_tabular_dpo(TOY, pairs, 1.0, steps=s, lr=0.2, record_every=s).final.min() for s in (400, 4000)
     )
     settled = long > 0.5 * short
     assert settled == (tabular_dpo.optimum_problems(pairs, len(TOY)) == [])
@@ -104,5 +104,5 @@ def test_iterative_dpo_rounds_and_data():
     again, _ = tabular_dpo.iterative_dpo(TOY, 0.5, 3, 20, steps=50, seed=1)
     np.testing.assert_array_equal(policies, again)
     one_round, first = tabular_dpo.iterative_dpo(TOY, 0.5, 1, 20, steps=50, seed=1)
-    trained = training.train_dpo(TOY, first.merged(), 0.5, steps=50, lr=0.1).final
+    trained = training.train_tabular_dpo(TOY, first.merged(), 0.5, steps=50, lr=0.1).final
     np.testing.assert_allclose(one_round[1], trained, rtol=1e-9)

@@ -19,7 +19,7 @@ def test_numpy_and_torch_trainers_follow_the_same_trajectory(loss_type, smoothin
     """Same start, same data, float64: every recorded policy agrees to 1e-8 over 100 Adam steps."""
     pairs = tr.expected_pairs(TOY) if kind == "expected" else tr.sample_pairs(TOY, 300, seed=4)
     kw = dict(steps=100, lr=0.05, loss_type=loss_type, label_smoothing=smoothing)
-    a, b = tr.train_dpo(TOY, pairs, 0.5, **kw), ttr.train_dpo(TOY, pairs, 0.5, **kw)
+    a, b = tr.train_tabular_dpo(TOY, pairs, 0.5, **kw), ttr.train_tabular_dpo(TOY, pairs, 0.5, **kw)
     np.testing.assert_allclose(a.policies, b.policies, atol=1e-8)
     np.testing.assert_allclose(a.losses, b.losses, atol=1e-8)
     assert not np.allclose(a.final, TOY.pi_ref)  # it really trained
@@ -47,7 +47,7 @@ def test_analytic_logit_gradient_matches_autograd_and_finite_differences():
 @pytest.mark.parametrize("beta", [0.5, 1.0, 2.0])
 def test_dpo_on_expected_preferences_reaches_the_closed_form(beta):
     """Infinite data: the DPO optimum is chapter 1's pi* = pi_ref exp(r/beta)/Z (total variation < 1e-3)."""
-    run = tr.train_dpo(TOY, tr.expected_pairs(TOY), beta, steps=400, lr=0.1)
+    run = tr.train_tabular_dpo(TOY, tr.expected_pairs(TOY), beta, steps=400, lr=0.1)
     assert tr.total_variation(run.final, d.optimal_policy(TOY.pi_ref, TOY.rewards, beta)) < 1e-3
 
 
@@ -59,14 +59,14 @@ def test_adding_a_constant_to_true_rewards_changes_nothing():
         np.testing.assert_allclose(a.weight, b.weight, rtol=1e-12)
         np.testing.assert_array_equal(a.chosen, b.chosen)
         np.testing.assert_allclose(
-            tr.train_dpo(TOY, a, 1.0, steps=50).final, tr.train_dpo(shifted, b, 1.0, steps=50).final
+            tr.train_tabular_dpo(TOY, a, 1.0, steps=50).final, tr.train_tabular_dpo(shifted, b, 1.0, steps=50).final
         )
 
 
 def test_swapping_chosen_and_rejected_mirrors_the_result():
     """Trained on swapped pairs, DPO reaches the optimal policy for the negated reward."""
     pairs = tr.expected_pairs(TOY).swapped()
-    run = tr.train_dpo(TOY, pairs, 1.0, steps=400, lr=0.1)
+    run = tr.train_tabular_dpo(TOY, pairs, 1.0, steps=400, lr=0.1)
     assert tr.total_variation(run.final, d.optimal_policy(TOY.pi_ref, -TOY.rewards, 1.0)) < 1e-3
 
 
@@ -81,10 +81,13 @@ def test_sampled_pairs_follow_bradley_terry():
 @pytest.mark.parametrize(
     "call, words",
     [
-        (lambda: tr.train_dpo(TOY, tr.PreferencePairs(np.array([0]), np.array([9]), np.ones(1))), "pairs.rejected"),
-        (lambda: tr.train_dpo(TOY, tr.PreferencePairs(np.array([0]), np.array([1]), np.zeros(1))), "weight"),
-        (lambda: tr.train_dpo(TOY, tr.expected_pairs(TOY), 0.0), "beta"),
-        (lambda: tr.train_dpo(TOY, tr.expected_pairs(TOY), steps=-1), "steps"),
+        (
+            lambda: tr.train_tabular_dpo(TOY, tr.PreferencePairs(np.array([0]), np.array([9]), np.ones(1))),
+            "pairs.rejected",
+        ),
+        (lambda: tr.train_tabular_dpo(TOY, tr.PreferencePairs(np.array([0]), np.array([1]), np.zeros(1))), "weight"),
+        (lambda: tr.train_tabular_dpo(TOY, tr.expected_pairs(TOY), 0.0), "beta"),
+        (lambda: tr.train_tabular_dpo(TOY, tr.expected_pairs(TOY), steps=-1), "steps"),
         (lambda: tr.sample_pairs(TOY, 0), "n_pairs"),
     ],
 )
@@ -103,5 +106,5 @@ def test_dpo_minimiser_is_the_optimal_policy_of_the_fitted_reward_model():
     for beta in (0.2, 1.0):
         reward = bt.fit(pairs.chosen, pairs.rejected, np.ones(len(pairs)), len(toy), l2=0).strengths
         rlhf = d.optimal_policy(toy.pi_ref, reward, beta)
-        dpo = tr.train_dpo(toy, pairs.merged(), beta, steps=3000, lr=0.05, record_every=3000).final
+        dpo = tr.train_tabular_dpo(toy, pairs.merged(), beta, steps=3000, lr=0.05, record_every=3000).final
         np.testing.assert_allclose(dpo, rlhf, atol=1e-6)

@@ -136,8 +136,13 @@ MODULE_CASES = [
         "overflows float64",
     ),
     # trainers
-    ("training", lambda: training.train_dpo(TOY, PAIRS, loss_type=None), ValueError, "loss_type must be one of"),
-    ("training", lambda: torch_training.train_dpo(TOY, PAIRS, loss_type=None), ValueError, "loss_type"),
+    (
+        "training",
+        lambda: training.train_tabular_dpo(TOY, PAIRS, loss_type=None),
+        ValueError,
+        "loss_type must be one of",
+    ),
+    ("training", lambda: torch_training.train_tabular_dpo(TOY, PAIRS, loss_type=None), ValueError, "loss_type"),
     ("training", lambda: training.train_tabular_dpo(TOY, PAIRS, lr=np.inf), ValueError, "lr must be"),
     ("training", lambda: torch_training.train_tabular_dpo(TOY, PAIRS, lr=np.inf), ValueError, "lr must be"),
     ("training", lambda: training.train_tabular_dpo(TOY, PAIRS, lr=-0.1), ValueError, "lr must be > 0"),
@@ -185,7 +190,7 @@ MODULE_CASES = [
     ),
     (
         "sequences",
-        lambda: sequences.train_dpo(_tiny_reference(), EXAMPLES, VOCAB, lr=np.nan, progress=False),
+        lambda: sequences.train_sequence_dpo(_tiny_reference(), EXAMPLES, VOCAB, lr=np.nan, progress=False),
         ValueError,
         "lr must be",
     ),
@@ -327,11 +332,12 @@ def test_first_training_loss_is_ln2_not_hinge():
         np.testing.assert_allclose(run.losses[0], np.log(2.0), rtol=1e-12)
 
 
-def test_old_trainer_names_are_aliases():
-    """train_dpo stays an alias of the new names while the notebooks move over."""
-    assert training.train_dpo is training.train_tabular_dpo
-    assert torch_training.train_dpo is torch_training.train_tabular_dpo
-    assert sequences.train_dpo is sequences.train_sequence_dpo
+def test_trainers_have_one_name_each():
+    """The old ambiguous name train_dpo is gone: each trainer is named for what it trains."""
+    for module in (training, torch_training, sequences):
+        assert not hasattr(module, "train_dpo"), module.__name__
+    assert callable(training.train_tabular_dpo) and callable(torch_training.train_tabular_dpo)
+    assert callable(sequences.train_sequence_dpo)
 
 
 def test_a_diverging_learning_rate_is_named():

@@ -132,10 +132,10 @@ def test_retraining_defaults_reach_pi_star_across_the_slider(beta):
 
 
 def test_training_state_is_the_trainer_on_merged_pairs():
-    """Merging duplicate pairs into weights changes nothing: the state equals train_dpo on the raw pairs."""
+    """Merging duplicate pairs into weights changes nothing: the state equals train_tabular_dpo on the raw pairs."""
     pairs = training.sample_pairs(TOY, 400, seed=3)
     state = training_state(TOY, pairs, 0.7, steps=50, lr=0.1)
-    direct = training.train_dpo(TOY, pairs, 0.7, steps=50, lr=0.1)
+    direct = training.train_tabular_dpo(TOY, pairs, 0.7, steps=50, lr=0.1)
     np.testing.assert_allclose(state.run.policies, direct.policies, rtol=0, atol=1e-12)
     np.testing.assert_allclose(state.run.losses, direct.losses, rtol=1e-12)
 
@@ -146,7 +146,7 @@ def test_dpo_slider_retrains_and_redraws():
     before_png = explorer.image.value
     explorer.slider.value = 0.2
     beta = explorer.slider.value
-    run = training.train_dpo(TOY, training.expected_pairs(TOY), beta, steps=300, lr=0.2)
+    run = training.train_tabular_dpo(TOY, training.expected_pairs(TOY), beta, steps=300, lr=0.2)
     np.testing.assert_allclose(explorer.plot.theta_heights(), run.final, atol=1e-12)
     np.testing.assert_allclose(explorer.plot.star_marks.get_ydata(), d.optimal_policy(TOY.pi_ref, TOY.rewards, beta))
     np.testing.assert_allclose(explorer.plot.tv_line.get_ydata(), np.maximum(explorer.state.tv, 1e-12))

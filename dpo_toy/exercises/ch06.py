@@ -153,7 +153,7 @@ def _loss_at_reference():
 def _paris_after_training():
     """Where "Paris" ends after the chapter's run (200 sampled pairs, β = 0.5, 300 Adam steps)."""
     pairs = training.sample_pairs(_TOY, 200, seed=0)
-    final = training.train_dpo(_TOY, pairs, 0.5, steps=300, lr=0.05, record_every=300).final
+    final = training.train_tabular_dpo(_TOY, pairs, 0.5, steps=300, lr=0.05, record_every=300).final
     start = _TOY.pi_ref[_PARIS]
     return "a" if final[_PARIS] > start + 1e-3 else "b" if final[_PARIS] < start - 1e-3 else "c"
 

@@ -197,7 +197,7 @@ def _who_keeps_pushing():
     rl = rlhf.train_rl(france.pi_ref, r_few, 1.0, steps=2000, batch=256, lr=0.05, seed=0, record_every=2000).final
     rl_settles = target.min() > 0 and abs(np.log(rl.min() / target.min())) < np.log(10)
     short, long = (
-        training.train_dpo(france, few, 1.0, steps=s, lr=0.2, record_every=s).final.min() for s in (2000, 8000)
+        training.train_tabular_dpo(france, few, 1.0, steps=s, lr=0.2, record_every=s).final.min() for s in (2000, 8000)
     )
     dpo_keeps = long < short / 4
     return {(True, True): "b", (False, True): "c", (True, False): "d", (False, False): "a"}[(rl_settles, dpo_keeps)]

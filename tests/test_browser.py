@@ -4,21 +4,17 @@ Skips when Chromium or Playwright is missing, unless DPO_TOY_REQUIRE_BROWSER=1 (
 which turns a missing browser into a failure. Screenshots land in build/browser/ for a human look.
 """
 
-import contextlib
 import json
 import os
 import re
 import shutil
 import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
+from servers import serve
 
 import dpo_toy as d
 from dpo_toy.course import NOTEBOOKS, ROOT
@@ -61,33 +57,6 @@ def _free_port():
         return s.getsockname()[1]
 
 
-@contextlib.contextmanager
-def _server(name, command, probe, tmp_path, env, cwd=None):
-    """Run ``command`` until the ``probe`` URL answers (any HTTP status); stop it afterwards."""
-    log_path = tmp_path / f"{name}.log"
-    with open(log_path, "w") as log:
-        server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    urllib.request.urlopen(probe, timeout=2)
-                    break
-                except urllib.error.HTTPError:
-                    break  # it answers, even if not with a page: it is up
-                except OSError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"{name} did not start:\n{log_path.read_text()}") from None
-                    time.sleep(0.3)
-            yield
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-
-
 def _chromium(p, tmp_path, height):
     return p.chromium.launch_persistent_context(
         user_data_dir=str(tmp_path / "chromium"), executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS,
@@ -117,7 +86,7 @@ def jupyterlab(tmp_path):
         f"--ServerApp.token={token}", f"--ServerApp.root_dir={work}",
     ]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    with _server("JupyterLab", command, f"{url}/api/status?token={token}", tmp_path, env):
+    with serve("JupyterLab", command, f"{url}/api/status?token={token}", tmp_path, env):
         yield f"{url}/lab/tree/{CHAPTER}?token={token}", tmp_path
 
 
@@ -189,7 +158,6 @@ def test_slider_moves_plot_and_numbers_in_jupyterlab(jupyterlab):
         np.testing.assert_allclose([kl, reward], [state.kl, state.expected_reward], atol=6e-4)
 
 
-APP = ROOT / "app" / "classroom.ipynb"
 DPO_READOUT = re.compile(r"β = (\S+)\s+after (\d+) Adam steps: DPO loss = (\S+)\s+TV\(π_θ, π\*\) = (\S+)")
 
 
@@ -203,7 +171,7 @@ def voila_app(tmp_path):
     port = _free_port()
     command = [sys.executable, "-m", "dpo_toy.classroom", "--no-browser", f"--port={port}"]  # as make app
     url = f"http://127.0.0.1:{port}/"
-    with _server("Voilà", command, f"{url}voila/static/", tmp_path, env, cwd=ROOT):
+    with serve("Voilà", command, f"{url}voila/static/", tmp_path, env, cwd=ROOT):
         yield url, tmp_path
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 def log_sigmoid(z):
     r"""log σ(z) = −log(1 + e^{−z}) without overflow, in ``z``'s dtype."""
-    return -np.logaddexp(np.zeros_like(z), -z)
+    return -np.logaddexp(z.dtype.type(0), -z)
 
 
 def log_softmax(logits):
@@ -52,11 +52,13 @@ def dpo_losses_and_slopes(h, beta, label_smoothing, loss_type, *, value=True, sl
     if loss_type == "sigmoid":
         eps = h.dtype.type(label_smoothing)
         log_sig, log_sig_neg = log_sigmoid(z), log_sigmoid(-z)
+        # With ε = 0 the general forms reduce to −log σ(z) and −β·σ(−z) to the bit (1·x − 0 = x);
+        # the training loops call this at every step, so the short forms are worth their branch.
         if value:
-            losses = -(1 - eps) * log_sig - (eps * log_sig_neg if label_smoothing else 0)
+            losses = -(1 - eps) * log_sig - eps * log_sig_neg if label_smoothing else -log_sig
         if slope:
             sig_neg = np.exp(log_sig_neg)  # σ(−z)
-            dh = -b * ((1 - eps) * sig_neg - eps * (1 - sig_neg))
+            dh = -b * ((1 - eps) * sig_neg - eps * (1 - sig_neg)) if label_smoothing else -b * sig_neg
     elif loss_type == "ipo":
         gap = h - h.dtype.type(1 / (2 * beta))
         losses, dh = gap**2, 2 * gap

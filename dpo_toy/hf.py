@@ -1,6 +1,7 @@
 """The bridge to Hugging Face TRL: the toy task as a dataset, a tiny model, and dpo_toy's numbers on TRL's batches.
 
-Needs the ``trl`` extra (TRL, transformers, datasets, accelerate); nothing here downloads anything.
+Needs the ``trl`` extra (TRL, transformers, datasets, accelerate), imported with this module (about 2 s,
+paid once, where a notebook imports it); nothing here downloads anything.
 The tokenizer is built from :func:`dpo_toy.sequences.vocabulary` with the ``tokenizers`` library,
 and the model is a randomly initialised two-layer Llama of about 22k parameters.
 
@@ -10,8 +11,16 @@ functions (:func:`dpo_toy.sequences.sequence_logps`, :func:`dpo_toy.losses.dpo_l
 :func:`dpo_toy.losses.dpo_rewards`), so they can be compared with what TRL logs.
 """
 
+import gc
+import warnings
+
+import datasets
 import numpy as np
 import torch
+from datasets import Dataset
+from tokenizers import Tokenizer, models, pre_tokenizers
+from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast, PrinterCallback
+from trl import DPOConfig, DPOTrainer
 
 from . import losses, sequences
 
@@ -33,9 +42,6 @@ NAME_MAP = (
 
 def word_tokenizer(vocab=None):
     """A ``PreTrainedTokenizerFast`` over the toy's words: split on spaces, ``<eos>`` and ``<pad>`` special."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
     vocab = sequences.vocabulary() if vocab is None else vocab
     tokens = [*vocab.tokens, "<unk>"]
     tok = Tokenizer(models.WordLevel({t: i for i, t in enumerate(tokens)}, unk_token="<unk>"))
@@ -48,8 +54,6 @@ def word_tokenizer(vocab=None):
 
 def tiny_llama(vocab_size, seed=0, hidden=32, layers=2):
     """A randomly initialised Llama causal LM, small enough to train on a CPU in seconds."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     torch.manual_seed(seed)
     config = LlamaConfig(
         vocab_size=vocab_size, hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
@@ -64,8 +68,6 @@ def preference_dataset(examples):
 
     TRL tokenizes prompt + completion as one string, so completions start with a space.
     """
-    from datasets import Dataset
-
     return Dataset.from_list(
         [{"prompt": e.prompt, "chosen": " " + e.chosen, "rejected": " " + e.rejected} for e in examples]
     )
@@ -159,12 +161,6 @@ def train_with_trl(
     examples, beta=0.5, loss_type="sigmoid", *, steps=20, lr=1e-3, seed=0, label_smoothing=0.0, output_dir
 ):
     """A short ``DPOTrainer`` run on the toy task; returns the trainer (its model, ref_model and logs)."""
-    import warnings
-
-    import datasets
-    from transformers import PrinterCallback
-    from trl import DPOConfig, DPOTrainer
-
     datasets.disable_progress_bars()
     tokenizer = word_tokenizer()
     data = preference_dataset(examples)
@@ -181,7 +177,14 @@ def train_with_trl(
             train_dataset=data, eval_dataset=data, processing_class=tokenizer,
         )  # fmt: skip
         trainer.remove_callback(PrinterCallback)  # the logs stay in trainer.state.log_history
-        trainer.train()
+        # Trainer.train() starts with accelerate's free_memory(), a full gc.collect(): 0.25 s in a
+        # notebook kernel holding transformers, for a model that allocates no cycles worth finding.
+        # Freezing moves what exists now out of the collector's sight, for this call only.
+        gc.freeze()
+        try:
+            trainer.train()
+        finally:
+            gc.unfreeze()
     return trainer
 
 
@@ -216,8 +219,6 @@ def chat_tokenizer():
 
 def conversational_dataset(examples):
     """TRL's conversational preference format: the prompt as a user turn, each completion as an assistant turn."""
-    from datasets import Dataset
-
     return Dataset.from_list(
         [
             {
@@ -288,18 +289,11 @@ def sample_completions(model, tokenizer, prompts, seed=0, max_new_tokens=8):
     rows = [tokenizer(p)["input_ids"] for p in prompts]
     if len({len(r) for r in rows}) != 1:
         raise ValueError("prompts must all tokenize to the same number of tokens")
-    generator = torch.Generator().manual_seed(int(seed))
     model.eval()
-    ids = torch.tensor(rows)
-    done = torch.zeros(len(rows), dtype=torch.bool)
-    for _ in range(int(max_new_tokens)):
-        probs = torch.softmax(model(input_ids=ids).logits[:, -1].float(), dim=-1)
-        token = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-        token = torch.where(done, torch.full_like(token, tokenizer.pad_token_id), token)
-        ids = torch.cat([ids, token[:, None]], dim=1)
-        done |= token == tokenizer.eos_token_id
-        if done.all():
-            break
+    ids, _ = sequences.sample_tokens(
+        lambda ids: model(input_ids=ids).logits[:, -1].float(), torch.tensor(rows), max_tokens=int(max_new_tokens),
+        eos_id=tokenizer.eos_token_id, pad_id=tokenizer.pad_token_id, seed=seed,
+    )  # fmt: skip
     return [tokenizer.decode(row[len(rows[0]) :], skip_special_tokens=True).strip() for row in ids]
 
 

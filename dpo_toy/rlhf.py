@@ -16,6 +16,7 @@ from . import _validation as v
 from . import bradley_terry
 from ._numerics import adam as _adam
 from ._numerics import log_softmax as _log_softmax
+from ._runcache import reused_within_run
 
 
 def fit_reward_model(pairs, n_responses, l2=1e-3):
@@ -82,6 +83,7 @@ class RLRun:
         return self.policies[-1]
 
 
+@reused_within_run(reseeds_torch=False)
 def train_rl(pi_ref, rewards, beta, *, steps=1000, batch=64, lr=0.05, seed=0, clip=None, epochs=1, record_every=10):
     """Stage 2: maximise E_π[r] − β·KL(π‖π_ref) by sampling, from π_ref; Adam on the logits.
 

@@ -14,11 +14,14 @@ from collections import Counter
 import numpy as np
 import torch
 
+from . import _validation as v
 from . import sequences as _seq
+from ._runcache import reused_within_run
 
 ANSWER_GROUPS = ("right capital", "wrong capital", "no capital", "not a candidate")
 
 
+@reused_within_run(reseeds_torch=True)
 def supervised_finetune(vocab, examples, *, steps=150, lr=0.03, seed=0, progress=True, **model_kw):
     r"""SFT: fit a :class:`~dpo_toy.sequences.TinyLM` to the chosen answers of ``examples``; return it frozen.
 
@@ -45,8 +48,7 @@ def supervised_finetune(vocab, examples, *, steps=150, lr=0.03, seed=0, progress
     """
     if not examples:
         raise ValueError("examples is empty: SFT needs at least one chosen answer")
-    if int(steps) < 1 or not lr > 0:
-        raise ValueError(f"steps must be >= 1 and lr > 0, got steps={steps}, lr={lr}")
+    steps, lr = v.check_int(steps, "steps", minimum=1), v.check_positive(lr, "lr")
     counts = Counter((e.prompt, e.chosen) for e in examples)
     rows = [_seq.encode_pair(vocab, prompt, answer) for prompt, answer in counts]
     ids, completion = zip(*rows)
@@ -64,8 +66,8 @@ def supervised_finetune(vocab, examples, *, steps=150, lr=0.03, seed=0, progress
     model.train()
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=int(steps), desc="SFT", disable=not progress, leave=False)
-    for _ in range(int(steps)):
+    bar = tqdm(total=steps, desc="SFT", disable=not progress, leave=False)
+    for _ in range(steps):
         loss = -(weights * _seq.sequence_logps(model, *batch)).sum()
         optimizer.zero_grad()
         loss.backward()
@@ -151,28 +153,15 @@ def generate(model, vocab, prompt, *, n=1, greedy=False, temperature=1.0, max_to
     list of str
         The completions, without ``<bos>``, the prompt and ``<eos>``.
     """
-    if int(n) < 1 or int(max_tokens) < 1:
-        raise ValueError(f"n and max_tokens must be >= 1, got n={n}, max_tokens={max_tokens}")
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    generator = torch.Generator().manual_seed(int(seed))
-    ids = torch.tensor([[vocab.bos_id, *vocab.encode(prompt)]] * int(n))  # (n, prompt length)
-    done = torch.zeros(int(n), dtype=torch.bool)
+    n, max_tokens = v.check_int(n, "n", minimum=1), v.check_int(max_tokens, "max_tokens", minimum=1)
+    temperature = v.check_positive(temperature, "temperature")
+    prompt_ids = torch.tensor([[vocab.bos_id, *vocab.encode(prompt)]] * n)  # (n, prompt length)
     was_training = model.training
     model.eval()
-    with torch.no_grad():
-        for _ in range(int(max_tokens)):
-            logits = model(ids)[:, -1].double()  # (n, vocab): the next token's scores
-            if greedy:
-                token = logits.argmax(-1)
-            else:
-                probs = torch.softmax(logits / temperature, -1)
-                token = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-            token = torch.where(done, torch.full_like(token, vocab.pad_id), token)
-            ids = torch.cat([ids, token[:, None]], dim=1)
-            done |= token == vocab.eos_id
-            if done.all():
-                break
+    ids, done = _seq.sample_tokens(
+        lambda ids: model(ids)[:, -1].double(), prompt_ids, max_tokens=max_tokens, eos_id=vocab.eos_id,
+        pad_id=vocab.pad_id, seed=seed, greedy=greedy, temperature=temperature,
+    )  # fmt: skip
     model.train(was_training)
     start = 1 + len(vocab.encode(prompt))
     texts = []

@@ -27,6 +27,7 @@ from torch import nn
 
 from . import _validation as v
 from . import torch_losses
+from ._runcache import reused_within_run
 
 PAD, BOS, EOS = "<pad>", "<bos>", "<eos>"
 
@@ -258,6 +259,7 @@ def freeze(model):
     return ref
 
 
+@reused_within_run(reseeds_torch=True)
 def pretrain_reference(vocab, steps=150, lr=0.03, seed=0, progress=True, **model_kw):
     """Fit a :class:`TinyLM` to :func:`reference_corpus` by maximum likelihood; return it frozen.
 
@@ -313,12 +315,19 @@ class SequenceRun:
         return np.array(self.history[name])
 
 
-def dpo_step_metrics(policy, reference, batch, beta, *, loss_type="sigmoid", label_smoothing=0.0, average=False):
-    """The DPO loss on a :class:`Batch` and the metrics TRL logs, from one forward pass of each model."""
+def dpo_step_metrics(
+    policy, reference, batch, beta, *, loss_type="sigmoid", label_smoothing=0.0, average=False, ref_logps=None
+):
+    """The DPO loss on a :class:`Batch` and the metrics TRL logs, from one forward pass of each model.
+
+    ``ref_logps`` (optional): the reference's log-probabilities of the batch's rows, computed
+    beforehand (the reference is frozen, so a trainer scores every pair once, not at every step).
+    """
     n = batch.n_pairs
     policy_logps = sequence_logps(policy, *batch.as_tuple(), average=average)
-    with torch.no_grad():
-        ref_logps = sequence_logps(reference, *batch.as_tuple(), average=average)
+    if ref_logps is None:
+        with torch.no_grad():
+            ref_logps = sequence_logps(reference, *batch.as_tuple(), average=average)
     args = (policy_logps[:n], policy_logps[n:], ref_logps[:n], ref_logps[n:], beta)
     loss = torch_losses.dpo_loss(*args, loss_type=loss_type, label_smoothing=label_smoothing)
     metrics = torch_losses.dpo_rewards(*(a.detach() if torch.is_tensor(a) else a for a in args)).summary()
@@ -327,6 +336,7 @@ def dpo_step_metrics(policy, reference, batch, beta, *, loss_type="sigmoid", lab
     return loss, metrics
 
 
+@reused_within_run(reseeds_torch=True)
 def train_sequence_dpo(
     reference,
     examples,
@@ -365,13 +375,19 @@ def train_sequence_dpo(
     optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
     order = np.random.default_rng(seed).permutation(len(examples))
     cycle = itertools.cycle(order)
+    # Every pair encoded once, and scored once by the frozen reference; a step takes its rows.
+    everything, n = collate(examples, vocab), len(examples)
+    with torch.no_grad():
+        ref_logps = sequence_logps(reference, *everything.as_tuple(), average=average)
     run = SequenceRun(policy)
     bar = _progress(steps, progress, "DPO")
     for _ in range(steps):
-        chosen = [examples[next(cycle)] for _ in range(min(batch_size, len(examples)))]
+        picked = torch.tensor([next(cycle) for _ in range(min(batch_size, n))])
+        rows = torch.cat([picked, picked + n])  # the chosen rows, then the rejected ones
+        batch = _rows(everything, rows)
         loss, metrics = dpo_step_metrics(
-            policy, reference, collate(chosen, vocab), beta,
-            loss_type=loss_type, label_smoothing=label_smoothing, average=average,
+            policy, reference, batch, beta, loss_type=loss_type, label_smoothing=label_smoothing,
+            average=average, ref_logps=ref_logps[rows],
         )  # fmt: skip
         optimizer.zero_grad()
         loss.backward()
@@ -387,13 +403,42 @@ def train_sequence_dpo(
     return run
 
 
-"""Old name of :func:`train_sequence_dpo`, kept while the notebooks move to the new name."""
+def _rows(batch, rows):
+    """The pairs at ``rows`` of a :class:`Batch`, padded as :func:`collate` pads them (to their longest)."""
+    length = int(batch.attention_mask[rows].sum(1).max())
+    ids, attention, completion = (t[rows, :length] for t in batch.as_tuple())
+    return Batch(ids, attention, completion, len(rows) // 2)
 
 
 def _progress(total, enabled, desc):
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, disable=not enabled, leave=False)
+
+
+def sample_tokens(next_logits, ids, *, max_tokens, eos_id, pad_id, seed=0, greedy=False, temperature=1.0):
+    """Extend every row of ``ids`` one token at a time until each has ``<eos>`` or ``max_tokens`` are added.
+
+    The loop every sampler of the course shares (TinyLM's and the TRL bridge's Llama):
+    ``next_logits(ids)`` gives the next token's scores, shape (rows, vocab); a row that has ended
+    gets ``pad_id`` from then on. Sampling uses its own generator, seeded with ``seed``, so the
+    global torch seed is untouched. Returns ``(ids, done)``: the extended rows and which ended.
+    """
+    generator = torch.Generator().manual_seed(int(seed))
+    done = torch.zeros(len(ids), dtype=torch.bool)
+    with torch.no_grad():
+        for _ in range(int(max_tokens)):
+            logits = next_logits(ids)
+            if greedy:
+                token = logits.argmax(-1)
+            else:
+                token = torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=generator).squeeze(-1)
+            token = torch.where(done, torch.full_like(token, pad_id), token)
+            ids = torch.cat([ids, token[:, None]], dim=1)
+            done |= token == eos_id
+            if done.all():
+                break
+    return ids, done
 
 
 def response_distribution(model, vocab, country):

@@ -9,9 +9,11 @@ import numpy as np
 import torch
 
 from . import torch_losses
+from ._runcache import reused_within_run
 from .training import TrainingRun, check_training_inputs
 
 
+@reused_within_run(reseeds_torch=False)
 def train_tabular_dpo(
     toy, pairs, beta=0.1, *, steps=500, lr=0.05, label_smoothing=0.0, loss_type="sigmoid", record_every=1, init=None
 ):
@@ -49,6 +51,3 @@ def train_tabular_dpo(
     if not torch.isfinite(logits).all():
         raise ValueError(f"training diverged (non-finite logits) with lr={lr:g}: use a smaller learning rate")
     return TrainingRun(np.array(records), np.array(policies), np.array(loss_history))
-
-
-"""Old name of :func:`train_tabular_dpo`, kept while the notebooks move to the new name."""

@@ -6,8 +6,6 @@ whose reference probabilities add up to only 0.701. A language model spreads the
 "every other string" bucket with a stated reward instead of silently renormalising.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from . import _validation as v
@@ -19,31 +17,39 @@ OTHER_REWARD = 0.0
 """Default reward of the bucket: neutral, between the good answers (2.0, 2.5) and the bad one (-1.0)."""
 
 
-@dataclass(frozen=True)
 class ToyPrompt:
-    """One prompt x with its responses y, reference probabilities π_ref(y|x) and rewards r(x, y)."""
+    """One prompt x with its responses y, reference probabilities π_ref(y|x) and rewards r(x, y).
 
-    prompt: str
-    responses: tuple
-    pi_ref: np.ndarray  # (n_responses,), sums to 1
-    rewards: np.ndarray  # (n_responses,)
+    Read-only once made: the attributes have no setters and the arrays are not writeable, so no
+    cell can edit the course's example behind the others' backs (make a new ``ToyPrompt``).
+    """
 
-    def __post_init__(self):
-        pi_ref = v.as_distribution(self.pi_ref, "pi_ref")
-        rewards = v.as_finite_array(self.rewards, "rewards")
+    def __init__(self, prompt, responses, pi_ref, rewards):
+        pi_ref = v.as_distribution(pi_ref, "pi_ref")
+        rewards = v.as_finite_array(rewards, "rewards")
         v.check_same_shape(pi_ref, rewards, "pi_ref", "rewards")
-        if pi_ref.ndim != 1 or len(self.responses) != pi_ref.shape[0]:
+        responses = tuple(responses)
+        if pi_ref.ndim != 1 or len(responses) != pi_ref.shape[0]:
             raise ValueError(
-                f"a ToyPrompt needs one pi_ref entry and one reward per response: {len(self.responses)} "
+                f"a ToyPrompt needs one pi_ref entry and one reward per response: {len(responses)} "
                 f"responses, pi_ref of shape {pi_ref.shape}"
             )
-        for name, arr in (("pi_ref", pi_ref), ("rewards", rewards)):
-            arr.flags.writeable = False  # frozen means frozen: nobody edits the course's example
-            object.__setattr__(self, name, arr)
-        object.__setattr__(self, "responses", tuple(self.responses))
+        pi_ref.flags.writeable = rewards.flags.writeable = False
+        self._prompt, self._responses, self._pi_ref, self._rewards = prompt, responses, pi_ref, rewards
+
+    prompt = property(lambda self: self._prompt, doc="The prompt x.")
+    responses = property(lambda self: self._responses, doc="The responses y, a tuple of strings.")
+    pi_ref = property(lambda self: self._pi_ref, doc="π_ref(y|x), shape (n_responses,), sums to 1.")
+    rewards = property(lambda self: self._rewards, doc="r(x, y), shape (n_responses,).")
 
     def __len__(self):
-        return len(self.responses)
+        return len(self._responses)
+
+    def __repr__(self):
+        return (
+            f"ToyPrompt(prompt={self.prompt!r}, responses={self.responses!r}, pi_ref={self.pi_ref!r}, "
+            f"rewards={self.rewards!r})"
+        )
 
 
 def capital_of_france(other_reward=OTHER_REWARD, include_other=True):

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _validation as v
 from ._numerics import adam, dpo_losses_and_slopes, log_softmax
+from ._runcache import reused_within_run
 from .stable import sigmoid
 
 
@@ -102,8 +103,8 @@ class _Pairs:
 
 
 def _loss_and_grad(logits, ref_logps, pairs, w, beta, label_smoothing, loss_type):
-    logps = log_softmax(logits)
-    h = (logps[pairs.chosen] - ref_logps[pairs.chosen]) - (logps[pairs.rejected] - ref_logps[pairs.rejected])
+    log_ratio = log_softmax(logits) - ref_logps  # log π_θ(y)/π_ref(y), per response
+    h = log_ratio[pairs.chosen] - log_ratio[pairs.rejected]
     per_pair, dh = dpo_losses_and_slopes(h, beta, label_smoothing, loss_type)
     g = w * dh  # ∂L/∂log π(y_w); ∂L/∂log π(y_l) = −g
     n = logits.size
@@ -137,6 +138,7 @@ def check_training_inputs(toy, pairs, beta, *, steps, lr, label_smoothing, loss_
     return beta, label_smoothing, steps, lr, record_every, ref_logps, logits, _Pairs(chosen, rejected, weight)
 
 
+@reused_within_run(reseeds_torch=False)
 def train_tabular_dpo(
     toy, pairs, beta=0.1, *, steps=500, lr=0.05, label_smoothing=0.0, loss_type="sigmoid", record_every=1, init=None
 ):
@@ -164,21 +166,20 @@ def train_tabular_dpo(
     update = adam(lr)
     w = pairs.weight / pairs.weight.sum()
     records, policies, loss_history = [0], [np.exp(log_softmax(logits))], []
-    for step in range(1, steps + 1):
-        with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked just below, by name
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is checked at every step, by name
+        for step in range(1, steps + 1):
             loss, grad = _loss_and_grad(logits, ref_logps, pairs, w, beta, label_smoothing, loss_type)
             logits = update(logits, grad)
             spread = logits.max() - logits.min()  # inf when the logits ran off (log-softmax then NaNs)
-        if not (np.isfinite(loss) and np.isfinite(spread)):
-            raise ValueError(f"training diverged at step {step} (non-finite logits) with lr={lr:g}: use a smaller lr")
-        loss_history.append(loss)
-        if step % record_every == 0 or step == steps:
-            records.append(step)
-            policies.append(np.exp(log_softmax(logits)))
+            if not (np.isfinite(loss) and np.isfinite(spread)):
+                raise ValueError(
+                    f"training diverged at step {step} (non-finite logits) with lr={lr:g}: use a smaller lr"
+                )
+            loss_history.append(loss)
+            if step % record_every == 0 or step == steps:
+                records.append(step)
+                policies.append(np.exp(log_softmax(logits)))
     return TrainingRun(np.array(records), np.array(policies), np.array(loss_history))
-
-
-"""Old name of :func:`train_tabular_dpo`, kept while the notebooks move to the new name."""
 
 
 def total_variation(p, q):

@@ -13,6 +13,7 @@ reference imported from the library only when first called, for the PyTorch chap
 """
 
 import copy
+import functools
 import importlib
 import inspect
 import sys
@@ -156,9 +157,11 @@ class Exercise:
 
     def all_cases(self):
         """The cases; ``cases`` may be a function that builds them (e.g. a model) on first use."""
-        if callable(self.cases):
-            object.__setattr__(self, "cases", tuple(self.cases()))
-        return self.cases
+        return self._built_cases
+
+    @functools.cached_property  # stored in the instance's __dict__, which a frozen dataclass allows
+    def _built_cases(self):
+        return tuple(self.cases() if callable(self.cases) else self.cases)
 
     def check(self, fn, time_limit=None):
         """Run the learner's ``fn``; return a :class:`Verdict`, never raise."""

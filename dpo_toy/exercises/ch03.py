@@ -87,6 +87,14 @@ def _draws_half(y):
     return y
 
 
+def _learner_forms(win, loss, *, sign=1.0, swap=False):
+    """A slip in the log-likelihood as learners write it: once with a naive log σ, once with a stable one."""
+    return tuple(
+        lambda s, a, b, y, f=f: sign * _bt_sum(f, s, a, b, y, win, loss, swap)
+        for f in (_naive_log_sigmoid, stable.log_sigmoid)
+    )
+
+
 def _mm_no_centre(s, a, b, y):
     """Hunter's MM step without the final centring (a mistake of 3.3)."""
     new = bradley_terry.mm_update(s, a, b, y)
@@ -150,37 +158,25 @@ EXERCISES = (
                 "sign",
                 "the sign is flipped: a log-likelihood is <= 0; you returned the loss (-log L)",
                 lambda *x: -bradley_terry.log_likelihood(*x),
-                examples=tuple(
-                    lambda s, a, b, y, f=f: -_bt_sum(f, s, a, b, y, _draws_half, lambda y: 1 - y)
-                    for f in (_naive_log_sigmoid, stable.log_sigmoid)
-                ),
+                examples=_learner_forms(_draws_half, lambda y: 1 - y, sign=-1.0),
             ),
             Mistake(
                 "forgot draws",
                 "draws are missing: a draw counts as half a win, y = 0.5 in y log s(d) + (1-y) log s(-d)",
                 lambda s, a, b, y: _bt_terms(s, a, b, y, "ignore"),
-                examples=tuple(
-                    lambda s, a, b, y, f=f: _bt_sum(f, s, a, b, y, lambda y: y == 1, lambda y: y == 0)
-                    for f in (_naive_log_sigmoid, stable.log_sigmoid)
-                ),
+                examples=_learner_forms(lambda y: y == 1, lambda y: y == 0),
             ),
             Mistake(
                 "draws as losses",
                 "you scored draws as losses; a draw is y = 0.5, half a win for each player",
                 lambda s, a, b, y: _bt_terms(s, a, b, y, "loss"),
-                examples=tuple(
-                    lambda s, a, b, y, f=f: _bt_sum(f, s, a, b, y, lambda y: y == 1, lambda y: y < 1)
-                    for f in (_naive_log_sigmoid, stable.log_sigmoid)
-                ),
+                examples=_learner_forms(lambda y: y == 1, lambda y: y < 1),
             ),
             Mistake(
                 "players swapped",
                 "you used s_b - s_a: player_a wins with probability sigma(s_a - s_b)",
                 lambda s, a, b, y: bradley_terry.log_likelihood(s, b, a, y),
-                examples=tuple(
-                    lambda s, a, b, y, f=f: _bt_sum(f, s, a, b, y, _draws_half, lambda y: 1 - y, swap=True)
-                    for f in (_naive_log_sigmoid, stable.log_sigmoid)
-                ),
+                examples=_learner_forms(_draws_half, lambda y: 1 - y, swap=True),
             ),
         ),
         arg_names=("strengths", "player_a", "player_b", "score_a"),

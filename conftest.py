@@ -1,12 +1,13 @@
 """pytest set-up for the whole checkout (unit tests, nbval notebooks, the app).
 
-One thread for PyTorch. The course's models are tiny (a 21k-parameter GRU, a 2-layer Llama 32
-wide, tables of 4 logits), so PyTorch's intra-op threads buy nothing, and on a shared 2-core
-machine they cost a great deal: measured under load, a step of chapter 4's reward-model loop took
-18 ms with 2 threads and 1.4 ms with 1, and chapter 7's pretraining 4× longer; the results were
-identical to the bit. Kernels that nbval starts inherit this environment. NumPy's BLAS keeps its
-own thread count (OPENBLAS_NUM_THREADS would otherwise fall back to OMP_NUM_THREADS), so no NumPy
-result changes. Set either variable yourself to override.
+One thread for PyTorch, and every library held to its AVX2 code paths: see
+:mod:`dpo_toy._execution_env`, whose ``pin`` sets the variables before any kernel starts. The
+course's models are tiny (a 21k-parameter GRU, a 2-layer Llama 32 wide, tables of 4 logits), so
+PyTorch's intra-op threads buy nothing, and on a shared 2-core machine they cost a great deal:
+measured under load, a step of chapter 4's reward-model loop took 18 ms with 2 threads and 1.4 ms
+with 1, and chapter 7's pretraining 4x longer; the results were identical to the bit. The AVX2
+paths make the stored outputs independent of the CPU that checks them. Kernels that nbval starts
+inherit this environment; set any of the variables yourself to override it.
 
 One trainer result cache per run, for notebook kernels only. The learner edition of a chapter
 trains what its solution edition trains, with the same data and seeds; with ``DPO_TOY_RUN_CACHE``
@@ -21,10 +22,10 @@ import tempfile
 
 import pytest
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", str(os.cpu_count() or 1))
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+from dpo_toy import _execution_env
+from dpo_toy._runcache import ENV as RUN_CACHE
 
-RUN_CACHE = "DPO_TOY_RUN_CACHE"  # dpo_toy._runcache.ENV; not imported, so conftest loads no package code
+_execution_env.pin()
 _folder = pytest.StashKey[str]()  # the run's cache folder
 
 

@@ -43,6 +43,8 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from dpo_toy import _execution_env
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 RESULTS = ROOT / "benchmarks" / "results" / "latest.json"
@@ -51,9 +53,8 @@ PYTHON = sys.executable
 # Snapshot before we set MPLBACKEND=Agg for the slider: a kernel that inherited it would not use
 # the inline backend, and the notebooks' figure outputs would no longer match what is stored.
 CHILD_ENV = dict(os.environ)
-# conftest.py's thread settings, for the floor too (it runs outside the checkout, without conftest.py).
-CHILD_ENV.setdefault("OPENBLAS_NUM_THREADS", str(os.cpu_count() or 1))
-CHILD_ENV.setdefault("OMP_NUM_THREADS", "1")
+# conftest.py's settings, for the floor too (it runs outside the checkout, without conftest.py).
+_execution_env.pin(CHILD_ENV)
 
 NBVAL_ARGS = [
     "-m", "pytest", "-q", "-p", "no:cacheprovider",

@@ -1,12 +1,13 @@
 """The environment notebooks are executed in, so that their stored outputs do not depend on the CPU.
 
 NumPy, OpenBLAS, PyTorch, MKL and oneDNN each pick code paths by the instruction sets the CPU
-offers. Paths for AVX-512 and for AVX2 round differently in the last bits, and a few printed
-digits depend on those bits (an optimiser that stops at a tolerance, a GRU trained for hundreds
-of steps). Outputs stored on a machine with AVX-512 then failed nbval on one without it (seen:
-36 cells, e.g. ``5.3212e-05`` against ``5.3252e-05`` after chapter 1's optimiser). So every
-notebook is executed and checked with each library held to its AVX2 (x86-64-v3) paths, which
-every x86-64 CPU of the last decade has; a learner's kernel gets the same, so their numbers
+offers, and paths for different instruction sets round differently in the last bits. A few
+printed digits depend on those bits (an optimiser that stops at a tolerance, a GRU trained for
+hundreds of steps): outputs stored on one machine failed nbval on another, with an AVX2-only CPU
+(seen: 36 cells, e.g. ``5.3252e-05`` against ``5.3212e-05`` after chapter 1's optimiser; the
+first machine's CPU was not recorded, most likely one with AVX-512). So every notebook is
+executed and checked with each library held to its AVX2 (x86-64-v3) paths, which every x86-64
+CPU of the last decade has. ``make lab`` gives a learner's kernels the same, so their numbers
 match the stored ones.
 
 :func:`pin` sets the variables only where they are not set already (set one yourself to

@@ -87,7 +87,7 @@ class Mistake:
 
 
 class LibraryFunction:
-    """A library function imported on first call (``LibraryFunction("dpo_toy.hf", "trl_ipo_loss")``).
+    """A library function imported on first call (``LibraryFunction("dpo_toy.trl_bridge", "trl_ipo_loss")``).
 
     Chapter modules use it for references that need PyTorch, so importing the exercises stays cheap.
     """

@@ -8,7 +8,7 @@ from ._kinds import Choice, Prediction
 
 _rng = np.random.default_rng([11, 9])  # this chapter's inputs; other chapters draw from their own
 
-_trl_ipo_loss = LibraryFunction("dpo_toy.hf", "trl_ipo_loss")  # dpo_toy.hf imports PyTorch
+_trl_ipo_loss = LibraryFunction("dpo_toy.trl_bridge", "trl_ipo_loss")  # imports PyTorch and TRL
 
 
 def _length_cases():

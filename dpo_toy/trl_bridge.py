@@ -1,6 +1,6 @@
 """The bridge to Hugging Face TRL: the toy task as a dataset, a tiny model, and dpo_toy's numbers on TRL's batches.
 
-Needs the ``trl`` extra (TRL, transformers, datasets, accelerate), imported with this module (about 2 s,
+Needs the ``trl`` extra (TRL, transformers, datasets, accelerate), imported with this module (2 s to 8 s by machine,
 paid once, where a notebook imports it); nothing here downloads anything.
 The tokenizer is built from :func:`dpo_toy.sequences.vocabulary` with the ``tokenizers`` library,
 and the model is a randomly initialised two-layer Llama of about 22k parameters.

@@ -15,6 +15,11 @@ APP_TOKEN ?=
 # EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu gets torch's CPU build instead of CUDA's GBs.
 EXTRA_INDEX_URL ?=
 PIP_INDEX := $(if $(EXTRA_INDEX_URL),--extra-index-url=$(EXTRA_INDEX_URL))
+# Unit tests run on TEST_JOBS pytest-xdist workers, a test file per worker (--dist loadfile keeps a file's
+# module fixtures in one process); the notebooks then run one at a time, so that the edition of a
+# chapter that runs second can read the trainer results of the first (conftest.py).
+TEST_JOBS ?= 2
+XDIST  := $(if $(filter 1,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadfile)
 NBVAL  := --nbval --nbval-current-env --nbval-cell-timeout=120 --nbval-sanitize-with nbval-sanitize.cfg
 
 # No browser pop-up without a display; JupyterLab refuses to run as root without --allow-root.
@@ -42,7 +47,8 @@ lab: setup
 	$(BIN)/python -m dpo_toy.course lab --refresh="$(REFRESH)" $(LAB_FLAGS)
 
 test: setup lint
-	$(BIN)/python -m pytest $(NBVAL) tests notebooks app
+	$(BIN)/python -m pytest $(XDIST) tests
+	$(BIN)/python -m pytest $(NBVAL) notebooks app
 
 lint: setup
 	$(BIN)/ruff check dpo_toy tests benchmarks notebooks app
@@ -50,7 +56,7 @@ lint: setup
 
 # Unit tests only (no notebooks): the fast loop while editing the package.
 unit: setup
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest $(XDIST) tests
 
 # Re-execute every notebook and store its outputs (byte-identical when nothing changed).
 notebooks: setup

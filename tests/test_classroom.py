@@ -112,7 +112,7 @@ def test_forged_host_is_refused_and_idle_kernels_are_culled(tmp_path):
     """A forged Host gets 403; a kernel with no open page goes after the idle time, one with a page stays."""
     import websocket  # websocket-client, a jupyter_server dependency
 
-    idle = 6
+    idle = 4  # seconds: longer than a page load takes here, short enough to keep the test quick
     port, server = _app(tmp_path, f"--idle-timeout={idle}", "--cull-interval=1")
     url = f"http://127.0.0.1:{port}/"
     with server:

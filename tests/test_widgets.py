@@ -80,6 +80,50 @@ def test_setting_the_slider_redraws(beta):
     assert explorer.table.value == table._repr_html_()
 
 
+def test_jpeg_is_the_opaque_bitmap():
+    """to_jpeg encodes the figure's RGB (alpha dropped), byte for byte as Pillow does from a copied array."""
+    plot = PolicyPlot(TOY).update(policy_state(TOY, 0.3))
+    rgba = np.asarray(Image.open(io.BytesIO(plot.to_png())))
+    assert (rgba[..., 3] == 255).all(), "the figure must be opaque for alpha to be dropped"
+    reference = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgba[..., :3])).save(reference, format="jpeg", quality=90)
+    jpeg = plot.to_jpeg()
+    assert jpeg == reference.getvalue()
+    decoded = np.asarray(Image.open(io.BytesIO(jpeg))).astype(int)
+    assert decoded.shape == rgba[..., :3].shape and np.abs(decoded - rgba[..., :3]).mean() < 2
+
+
+def _sent(monkeypatch):
+    """Record every comm message any widget sends: (widget, message)."""
+    import ipywidgets
+
+    messages = []
+    monkeypatch.setattr(ipywidgets.Widget, "_send", lambda self, msg, buffers=None: messages.append((self, msg)))
+    return messages
+
+
+def test_a_browser_move_is_not_echoed_but_redraws(monkeypatch):
+    """A value from the browser (set_state, as the comm delivers it) gets no echo_update; the picture is sent.
+
+    A plain FloatLogSlider in the same harness does echo, so the check can fail.
+    """
+    import ipywidgets
+
+    explorer = BetaExplorer(TOY, beta=1.0)
+    plain = ipywidgets.FloatLogSlider(value=1.0, min=-2, max=2)
+    messages = _sent(monkeypatch)
+    explorer.slider.set_state({"value": 0.25})
+    plain.set_state({"value": 0.25})
+    echoes = [w for w, m in messages if m["method"] == "echo_update"]
+    assert echoes == [plain]
+    updates = {id(w): m for w, m in messages if m["method"] == "update"}
+    assert ["value"] in updates[id(explorer.image)]["buffer_paths"]  # the picture's bytes go as a binary buffer
+    assert "0.2500" in updates[id(explorer.readout)]["state"]["value"]
+    np.testing.assert_allclose(explorer.plot.star_heights(), d.optimal_policy(TOY.pi_ref, TOY.rewards, 0.25))
+    explorer.slider.value = 3.0  # a value set from Python still reaches the browser
+    assert any(w is explorer.slider and m["state"].get("value") == 3.0 for w, m in messages)
+
+
 def test_table_only_explorer_has_no_image():
     """show_plot=False builds the table view alone."""
     explorer = BetaExplorer(TOY, show_plot=False, show_table=True)

@@ -2,7 +2,9 @@
 
 JupyterLab in headless Chromium (the recipe of ``tests/test_browser.py``) opens a copy of chapter 1
 (found through :data:`dpo_toy.course.NOTEBOOKS`, so it does not depend on where JupyterLab's root
-is), runs all cells, focuses the slider handle and presses → ``PRESSES`` times, one at a time. For
+is), runs all cells, focuses the slider handle and presses → ``PRESSES`` times, one at a time. Each
+notebook is timed in a page of its own, in a JupyterLab workspace of its own, and that page is closed
+before the next one opens, so neither is timed with the other's page still running. For
 each press, code in the page records ``performance.now()`` at the ``keydown`` and again when the
 plot's ``<img>`` has a new ``src``, the image has been decoded, and the next frame is painted. The
 median of those intervals is the figure reported (``benchmarks/run.py`` adds it to its table).
@@ -139,7 +141,20 @@ def _write_floor(path, like):
     nbformat.write(notebook, path)
 
 
+def _in_workspace(url, notebook):
+    """``url`` (``…/lab/tree/CHAPTER?token=…``) opening ``notebook`` in a JupyterLab workspace of its own."""
+    return url.replace(f"/lab/tree/{CHAPTER}", f"/lab/workspaces/{Path(notebook).stem}/tree/{notebook}")
+
+
 def _press_and_time(page, url, presses):
+    """Open ``url``, run all cells, time ``presses`` key presses; the page is closed afterwards."""
+    try:
+        return _presses(page, url, presses)
+    finally:
+        page.close()
+
+
+def _presses(page, url, presses):
     page.goto(url)
     _run_all(page)
     widget = page.locator(".jupyter-widgets.widget-vbox").first
@@ -180,8 +195,10 @@ def measure(presses=PRESSES):
                 viewport={"width": 1280, "height": 1000},
             )  # fmt: skip
             try:
-                floor = _press_and_time(browser.new_page(), url.replace(CHAPTER, "floor.ipynb"), presses)
-                chapter = _press_and_time(browser.new_page(), url, presses)
+                # Each notebook in its own page, closed before the next opens, and its own JupyterLab
+                # workspace (else the second page reopens the first notebook): both are timed alone.
+                floor = _press_and_time(browser.new_page(), _in_workspace(url, "floor.ipynb"), presses)
+                chapter = _press_and_time(browser.new_page(), _in_workspace(url, CHAPTER), presses)
             finally:
                 browser.close()
     result = {"chapter": _summary(chapter), "floor": _summary(floor), "presses": presses}

@@ -13,10 +13,8 @@ READY = [ch for ch in CHAPTERS if ch.path(solutions=True).exists()]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site")
-    pages = site.build(out)
-    return out, pages
+def built(built_site):
+    return built_site
 
 
 def _images(nb):

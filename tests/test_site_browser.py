@@ -16,7 +16,7 @@ import pytest
 
 import dpo_toy as d
 from dpo_toy import bradley_terry as bt
-from dpo_toy import site, training
+from dpo_toy import training
 from dpo_toy.course import CHAPTERS
 from dpo_toy.data import load_chess
 
@@ -43,13 +43,12 @@ def _require_browser():
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    """A built site and a Chromium context that aborts (and records) every request not to file://."""
+def browser(built_site, tmp_path_factory):
+    """The built site and a Chromium context that aborts (and records) every request not to file://."""
     _require_browser()
     from playwright.sync_api import sync_playwright
 
-    out = tmp_path_factory.mktemp("site")
-    site.build(out)
+    out, _ = built_site
     outside = []
 
     def guard(route):

@@ -183,8 +183,8 @@ class _BlittedFigure:
         buffer = io.BytesIO()
         # The figure is opaque: the encoder reads the RGBA buffer in place as RGBX (alpha ignored),
         # the same bytes as dropping alpha first, without a 0.6 MB strided copy (2.3 → 0.6 ms here).
-        size = self.canvas.get_width_height()
-        Image.frombuffer("RGBX", size, self.canvas.buffer_rgba(), "raw", "RGBX", 0, 1).save(
+        rgba = np.asarray(self.canvas.buffer_rgba())  # (height, width, 4), a view: nothing copied
+        Image.frombuffer("RGBX", (rgba.shape[1], rgba.shape[0]), rgba, "raw", "RGBX", 0, 1).save(
             buffer, format="jpeg", quality=quality
         )
         return buffer.getvalue()

@@ -15,6 +15,7 @@ from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg, get_hinting_flag
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont, get_font
+from matplotlib.patches import Rectangle
 from PIL import Image
 
 from . import _validation as v
@@ -101,8 +102,9 @@ class _BarLabel(Artist):
     """A number above a bar, drawn straight from FreeType into the figure.
 
     A matplotlib ``Text`` costs about 1 ms per draw (font lookup, layout, transforms); these labels
-    are redrawn on every slider move, and this draws the same glyphs in about 0.1 ms. Centred on
-    ``x``, its bottom at ``y`` (data coordinates), black, ``fontsize`` points.
+    are redrawn on every slider move, and this draws the same glyphs in a third of that, or, when
+    the text has not changed since the last draw, reuses the bitmap. Centred on ``x``, its bottom
+    at ``y`` (data coordinates), black, ``fontsize`` points.
     """
 
     def __init__(self, ax, x, fontsize=8):
@@ -110,6 +112,7 @@ class _BarLabel(Artist):
         self.axes, self.x, self.y, self.text, self.fontsize = ax, x, 0.0, "", fontsize
         self.set_figure(ax.figure)
         self._font_path = findfont(FontProperties(size=fontsize))
+        self._drawn = (None, None)  # (text, size, dpi) last drawn and its bitmap: an unchanged label is reused
 
     def set_y(self, y):
         self.y = y
@@ -123,16 +126,20 @@ class _BarLabel(Artist):
     def draw(self, renderer):
         if not self.get_visible() or not self.text:
             return
-        font = get_font(self._font_path)  # shared and cached by matplotlib: set everything each time
-        font.set_size(self.fontsize, renderer.dpi)
-        font.set_text(self.text, 0.0, flags=get_hinting_flag())
-        font.draw_glyphs_to_bitmap(antialiased=True)
-        alpha = np.asarray(font.get_image())  # (height, width), glyph coverage
-        rgba = np.zeros((*alpha.shape, 4), np.uint8)
-        rgba[..., 3] = alpha
+        key = (self.text, self.fontsize, renderer.dpi)
+        if self._drawn[0] != key:  # FreeType's layout and rendering are most of the cost of a label
+            font = get_font(self._font_path)  # shared and cached by matplotlib: set everything each time
+            font.set_size(self.fontsize, renderer.dpi)
+            font.set_text(self.text, 0.0, flags=get_hinting_flag())
+            font.draw_glyphs_to_bitmap(antialiased=True)
+            alpha = np.asarray(font.get_image())  # (height, width), glyph coverage
+            rgba = np.zeros((*alpha.shape, 4), np.uint8)
+            rgba[..., 3] = alpha
+            self._drawn = key, rgba
+        rgba = self._drawn[1]
         px, py = self.axes.transData.transform((self.x, self.y))
         gc = renderer.new_gc()
-        renderer.draw_image(gc, round(px - alpha.shape[1] / 2), round(py), rgba[::-1])
+        renderer.draw_image(gc, round(px - rgba.shape[1] / 2), round(py), rgba[::-1])
         gc.restore()
 
 
@@ -142,6 +149,42 @@ def _set_bars(bars, labels, values, text=lambda x: f"{x:.3f}", label_y=lambda x:
         bar.set_height(height(x))
         label.set_y(label_y(x))
         label.set_text(text(x))
+
+
+def _plain_bar(artist):
+    """Whether ``artist`` is a bar that :func:`_fill_bar` paints exactly as Agg draws it.
+
+    That is an upright, opaque, edgeless, unhatched rectangle, clipped to a box (its axes', as
+    matplotlib sets it), in axes with linear scales. Agg snaps such a rectangle to whole pixels, so
+    it is a block of pixels in the face colour (``tests/test_widgets.py`` compares the two, pixel
+    for pixel).
+    """
+    if not isinstance(artist, Rectangle) or artist.axes is None:
+        return False
+    ax = artist.axes
+    return (
+        artist.get_angle() == 0 and not artist.get_hatch() and artist.get_snap() in (None, True)
+        and artist.get_facecolor()[3] == 1 and artist.get_alpha() in (None, 1)
+        and (artist.get_edgecolor()[3] == 0 or artist.get_linewidth() == 0)
+        and artist.get_clip_on() and artist.get_clip_path() is None and artist.get_clip_box() is not None
+        and ax.get_xscale() == "linear" and ax.get_yscale() == "linear"
+    )  # fmt: skip
+
+
+def _fill_bar(pixels, bar):
+    """Paint ``bar`` (a :func:`_plain_bar`) into the RGBA ``pixels``: 0.05 ms against 0.3 ms for Agg's path."""
+    if not bar.get_visible():
+        return
+    x, y = bar.get_x(), bar.get_y()
+    corners = bar.get_data_transform().transform([(x, y), (x + bar.get_width(), y + bar.get_height())])
+    (x0, y0), (x1, y1) = np.sort(corners, axis=0)  # display pixels, origin at the bottom left
+    box_x0, box_y0, box_x1, box_y1 = bar.get_clip_box().extents
+    left, right = round(max(x0, box_x0)), round(min(x1, box_x1))
+    bottom, top = round(max(y0, box_y0)), round(min(y1, box_y1))
+    height = pixels.shape[0]
+    if right > left and top > bottom:
+        colour = np.round(np.asarray(bar.get_facecolor()) * 255).astype(np.uint8)
+        pixels[max(height - top, 0) : height - bottom, max(left, 0) : right] = colour
 
 
 class _BlittedFigure:
@@ -159,13 +202,18 @@ class _BlittedFigure:
         self.animated = list(animated)
         for artist in self.animated:
             artist.set_animated(True)
+        self._filled = {id(artist) for artist in self.animated if _plain_bar(artist)}
         self.canvas.draw()
         self._background = self.canvas.copy_from_bbox(self.figure.bbox)
 
     def _blit(self):
         self.canvas.restore_region(self._background)
+        pixels = np.asarray(self.canvas.buffer_rgba())  # a writable view of the bitmap
         for artist in self.animated:
-            self.figure.draw_artist(artist)
+            if id(artist) in self._filled:
+                _fill_bar(pixels, artist)
+            else:
+                self.figure.draw_artist(artist)
         return self
 
     def to_png(self):

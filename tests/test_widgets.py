@@ -93,6 +93,57 @@ def test_jpeg_is_the_opaque_bitmap():
     assert decoded.shape == rgba[..., :3].shape and np.abs(decoded - rgba[..., :3]).mean() < 2
 
 
+@pytest.mark.parametrize("kind", ["policy", "strength", "training"])
+def test_filled_bars_are_the_pixels_agg_draws(kind):
+    """The blit paints plain bars as pixel blocks: the bitmap equals Agg drawing every artist, over random heights.
+
+    Heights include negative ones and ones past the top of the axes (the strength plot clips them).
+    """
+    from dpo_toy.widgets import TrainingPlot, _set_bars
+
+    rng = np.random.default_rng(7)
+    if kind == "policy":
+        plot = PolicyPlot(TOY)
+        bars, labels, draw = plot.star_bars, plot.star_labels, lambda: rng.dirichlet(np.full(len(TOY), 0.5))
+    elif kind == "strength":
+        plot = StrengthPlot([f"player {i}" for i in range(8)])
+        bars, labels, draw = plot.bars, plot.labels, lambda: rng.normal(0, 700, 8)
+    else:
+        plot = TrainingPlot(TOY, steps=100)
+        bars, labels, draw = plot.theta_bars, plot.theta_labels, lambda: rng.dirichlet(np.full(len(TOY), 0.5))
+    filled = plot._filled
+    assert filled == {id(bar) for bar in bars}, "every bar takes the fast path, and nothing else does"
+    for _ in range(60):
+        _set_bars(bars, labels, draw())
+        plot._filled = filled
+        fast = np.asarray(plot._blit().canvas.buffer_rgba()).copy()
+        plot._filled = set()  # Agg draws every artist
+        slow = np.asarray(plot._blit().canvas.buffer_rgba()).copy()
+        np.testing.assert_array_equal(fast, slow)
+    plot._filled = filled
+
+
+def test_unchanged_labels_reuse_their_bitmap_and_draw_the_same(monkeypatch):
+    """A label whose text did not change is not laid out again, and the picture is what a fresh plot draws."""
+    import dpo_toy.widgets as widgets
+
+    calls = []
+    real_get_font = widgets.get_font
+    monkeypatch.setattr(widgets, "get_font", lambda path: calls.append(path) or real_get_font(path))
+    plot = PolicyPlot(TOY)
+    a, b = policy_state(TOY, 0.3), policy_state(TOY, 3.0)
+    plot.update(a)
+    calls.clear()
+    plot.update(a)
+    assert calls == [], "the same state again: no label is laid out"
+    plot.update(b).update(a)
+    changed = sum(f"{p:.3f}" != f"{q:.3f}" for p, q in zip(a.pi_star, b.pi_star))
+    assert 0 < changed and len(calls) == 2 * changed, "each label whose text changed is laid out, twice"
+    np.testing.assert_array_equal(
+        np.asarray(plot.canvas.buffer_rgba()), np.asarray(PolicyPlot(TOY).update(a).canvas.buffer_rgba())
+    )
+
+
 def _sent(monkeypatch):
     """Record every comm message any widget sends: (widget, message)."""
     import ipywidgets

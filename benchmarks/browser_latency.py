@@ -39,10 +39,10 @@ FLOOR = """\
 import io, itertools
 import ipywidgets as w
 import dpo_toy as d
-from dpo_toy.widgets import PolicyPlot, policy_state
+from dpo_toy.widgets import PolicyPlot, _log_slider, policy_state
 toy = d.capital_of_france()
 picture = PolicyPlot(toy).update(policy_state(toy, 1.0)).to_jpeg()
-slider = w.FloatLogSlider(value=1.0, base=10, min=-2, max=2, step=0.05, description="β")
+slider = _log_slider(1.0, (1e-2, 1e2), 0.05, "β", ".3f")  # the chapter's slider (it sends no echo_update)
 image, readout, count = w.Image(format="jpeg"), w.HTML(), itertools.count()
 def on_change(change):  # no computation: a new picture (one byte differs) and a new readout
     image.value = picture + bytes([next(count) % 250])

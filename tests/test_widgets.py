@@ -120,7 +120,6 @@ def test_filled_bars_are_the_pixels_agg_draws(kind):
         plot._filled = set()  # Agg draws every artist
         slow = np.asarray(plot._blit().canvas.buffer_rgba()).copy()
         np.testing.assert_array_equal(fast, slow)
-    plot._filled = filled
 
 
 def test_unchanged_labels_reuse_their_bitmap_and_draw_the_same(monkeypatch):

@@ -15,9 +15,10 @@ APP_TOKEN ?=
 # EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu gets torch's CPU build instead of CUDA's GBs.
 EXTRA_INDEX_URL ?=
 PIP_INDEX := $(if $(EXTRA_INDEX_URL),--extra-index-url=$(EXTRA_INDEX_URL))
-# Unit tests run on TEST_JOBS pytest-xdist workers, a test file per worker (--dist loadfile keeps a file's
-# module fixtures in one process); the notebooks then run one at a time, so that the edition of a
-# chapter that runs second can read the trainer results of the first (conftest.py).
+# Unit tests and notebooks run on TEST_JOBS pytest-xdist workers, a test file per worker (--dist loadfile
+# keeps a file's module fixtures in one process). For the notebooks, conftest.py counts a chapter's two
+# editions as one file: they run one after the other in one worker, so the second reads the trainer
+# results of the first from that worker's run cache.
 TEST_JOBS ?= 2
 XDIST  := $(if $(filter 1,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadfile)
 NBVAL  := --nbval --nbval-current-env --nbval-cell-timeout=120 --nbval-sanitize-with nbval-sanitize.cfg
@@ -48,7 +49,7 @@ lab: setup
 
 test: setup lint
 	$(BIN)/python -m pytest $(XDIST) tests
-	$(BIN)/python -m pytest $(NBVAL) notebooks app
+	$(BIN)/python -m pytest $(XDIST) $(NBVAL) notebooks app
 
 lint: setup
 	$(BIN)/ruff check dpo_toy tests benchmarks notebooks app

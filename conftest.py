@@ -14,11 +14,18 @@ trains what its solution edition trains, with the same data and seeds; with ``DP
 set (see :mod:`dpo_toy._runcache`) the second of the two reads the first one's results. The
 variable is set while a notebook's cells run (its kernel starts in the first cell's set-up and
 inherits it) and removed for every other test, so no unit test ever reads a cached result.
+
+Notebooks run on pytest-xdist workers too (``make test``: ``-n 2 --dist loadfile``), with one
+change to ``loadfile``: a chapter's two editions, ``notebooks/NN_name.ipynb`` and
+``notebooks/solutions/NN_name.ipynb``, count as one file. They run one after the other on the same
+worker, learner edition first (the collection order), so the second still reads the first's results
+from that worker's cache.
 """
 
 import os
 import shutil
 import tempfile
+from pathlib import PurePosixPath
 
 import pytest
 
@@ -43,3 +50,22 @@ def pytest_runtest_setup(item):
         os.environ[RUN_CACHE] = item.config.stash[_folder]
     else:
         os.environ.pop(RUN_CACHE, None)
+
+
+def chapter_scope(nodeid):
+    """The unit of work ``--dist loadfile`` gives a worker: a test file, or a notebook's name (both editions)."""
+    path = nodeid.split("::", 1)[0]
+    return PurePosixPath(path).stem if path.endswith(".ipynb") else path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadfile":
+        return None  # xdist's own scheduler
+    from xdist.scheduler import LoadFileScheduling
+
+    class ChapterScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid):
+            return chapter_scope(nodeid)
+
+    return ChapterScheduling(config, log)

@@ -10,7 +10,9 @@ same run, and repeated timings are reported as medians:
 
 * notebook suite: wall time of nbval over ``notebooks/`` (both editions), against a *floor*: the
   same number of kernels, each running only the import lines of one real notebook, under the
-  identical command; and nbval over every chapter once (``notebooks/solutions/``);
+  identical command; and nbval over every chapter once (``notebooks/solutions/``). The command is
+  ``make test``'s: ``TEST_JOBS`` (default 2) pytest-xdist workers, a chapter's two editions on one
+  worker (conftest.py);
 * β slider: median time of one ``slider.value = b`` (recompute π*, blit, encode a PNG) over 50
   log-spaced β in [0.01, 100], with and without the boost-factor table;
 * DPO retraining slider (chapter 6): median time of one ``slider.value = b`` that retrains the toy
@@ -53,11 +55,13 @@ PYTHON = sys.executable
 # Snapshot before we set MPLBACKEND=Agg for the slider: a kernel that inherited it would not use
 # the inline backend, and the notebooks' figure outputs would no longer match what is stored.
 CHILD_ENV = dict(os.environ)
-# conftest.py's settings, for the floor too (it runs outside the checkout, without conftest.py).
+# conftest.py's settings (the floor runs under build/, below conftest.py, and gets them there too).
 _execution_env.pin(CHILD_ENV)
 
+JOBS = os.environ.get("TEST_JOBS", "2")  # as the Makefile: 1 runs the notebooks in one process
 NBVAL_ARGS = [
     "-m", "pytest", "-q", "-p", "no:cacheprovider",
+    *(["-n", JOBS, "--dist", "loadfile"] if JOBS != "1" else []),
     "--nbval", "--nbval-current-env", "--nbval-cell-timeout=120",
     "--nbval-sanitize-with", str(ROOT / "nbval-sanitize.cfg"),
 ]  # fmt: skip
@@ -144,7 +148,9 @@ def run_nbval(target):
 def bench_notebooks():
     """Run the floor first (it also warms the disk cache for the real run), then the suite."""
     notebooks = real_notebooks()
-    with tempfile.TemporaryDirectory(prefix="dpo_toy_floor_") as tmp:
+    # Inside the checkout, so that conftest.py (its worker scheduling and settings) applies as it does to the suite.
+    (ROOT / "build").mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="dpo_toy_floor_", dir=ROOT / "build") as tmp:
         write_floor(notebooks, Path(tmp))
         floor = run_nbval(tmp)
     suite = run_nbval(NOTEBOOKS)

@@ -10,9 +10,9 @@ same run, and repeated timings are reported as medians:
 
 * notebook suite: wall time of nbval over ``notebooks/`` (both editions), against a *floor*: the
   same number of kernels, each running only the import lines of one real notebook, under the
-  identical command; and nbval over every chapter once (``notebooks/solutions/``). The command is
-  ``make test``'s: ``TEST_JOBS`` (default 2) pytest-xdist workers, a chapter's two editions on one
-  worker (conftest.py);
+  identical command, ``make test``'s: ``TEST_JOBS`` (default 2) pytest-xdist workers, a chapter's
+  two editions on one worker (conftest.py); and nbval over every chapter once
+  (``notebooks/solutions/``) in one process, one chapter after the other, as a reader runs them;
 * β slider: median time of one ``slider.value = b`` (recompute π*, blit, encode a PNG) over 50
   log-spaced β in [0.01, 100], with and without the boost-factor table;
 * DPO retraining slider (chapter 6): median time of one ``slider.value = b`` that retrains the toy
@@ -61,7 +61,6 @@ _execution_env.pin(CHILD_ENV)
 JOBS = os.environ.get("TEST_JOBS", "2")  # as the Makefile: 1 runs the notebooks in one process
 NBVAL_ARGS = [
     "-m", "pytest", "-q", "-p", "no:cacheprovider",
-    *(["-n", JOBS, "--dist", "loadfile"] if JOBS != "1" else []),
     "--nbval", "--nbval-current-env", "--nbval-cell-timeout=120",
     "--nbval-sanitize-with", str(ROOT / "nbval-sanitize.cfg"),
 ]  # fmt: skip
@@ -133,11 +132,12 @@ def write_floor(notebooks, folder):
         nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), floor)
 
 
-def run_nbval(target):
-    """Wall time of the nbval command on ``target`` from the repo root, and pytest's summary."""
+def run_nbval(target, jobs=JOBS):
+    """Wall time of the nbval command on ``target`` from the repo root (on ``jobs`` workers), and pytest's summary."""
     start = time.perf_counter()
     # The outer timeout turns a hung kernel (seen now and then with ipykernel) into an error, not a stuck run.
-    command = [PYTHON, *NBVAL_ARGS, str(target)]
+    workers = ["-n", str(jobs), "--dist", "loadfile"] if str(jobs) != "1" else []
+    command = [PYTHON, *NBVAL_ARGS, *workers, str(target)]
     proc = subprocess.run(command, cwd=ROOT, env=CHILD_ENV, capture_output=True, text=True, timeout=900)
     seconds = time.perf_counter() - start
     lines = proc.stdout.strip().splitlines()
@@ -154,10 +154,11 @@ def bench_notebooks():
         write_floor(notebooks, Path(tmp))
         floor = run_nbval(tmp)
     suite = run_nbval(NOTEBOOKS)
-    chapters = run_nbval(NOTEBOOKS / "solutions")  # every chapter once: what a reader runs through
+    chapters = run_nbval(NOTEBOOKS / "solutions", jobs=1)  # every chapter once, one after the other, as a reader
     return {
-        "notebooks": len(notebooks), "suite": suite, "floor": floor, "ratio": suite["seconds"] / floor["seconds"],
-        "chapters": chapters, "n_chapters": len(list((NOTEBOOKS / "solutions").glob("*.ipynb"))),
+        "jobs": JOBS, "notebooks": len(notebooks), "suite": suite, "floor": floor,
+        "ratio": suite["seconds"] / floor["seconds"], "chapters": chapters,
+        "n_chapters": len(list((NOTEBOOKS / "solutions").glob("*.ipynb"))),
     }  # fmt: skip
 
 
@@ -282,7 +283,7 @@ def rows(nb, plot, table, imp, trainer, retrain, latency):
     )
     return [
         row(
-            f"nbval, {nb['notebooks']} notebooks",
+            f"nbval, {nb['notebooks']} notebooks on {nb['jobs']} worker(s)",
             f"{suite['seconds']:.1f} s",
             f"floor {floor['seconds']:.1f} s",
             f"{nb['ratio']:.2f}x",

@@ -31,8 +31,10 @@ if cache:  # leave a mark for the edition that runs next on this worker
 
 def _course(folder, out):
     for chapter in CHAPTERS:
-        for edition in ("learner", "solution"):
-            path = folder / f"{chapter}.ipynb" if edition == "learner" else folder / "solutions" / f"{chapter}.ipynb"
+        for edition, path in (
+            ("learner", folder / f"{chapter}.ipynb"),
+            ("solution", folder / "solutions" / f"{chapter}.ipynb"),
+        ):
             path.parent.mkdir(parents=True, exist_ok=True)
             source = RECORD.format(out=str(out), name=f"{chapter}-{edition}")
             nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]), path)
